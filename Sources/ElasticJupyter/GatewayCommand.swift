@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import KernelGateway
+import KernelGatewayHTTP
+import Logging
+import ZeroMQ
+
+/// `elastic-jupyter gateway`: runs the kernel gateway. Every option is also an environment variable
+/// (see `--help` or the README's table); a flag wins over the environment.
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Run the kernel gateway (local kernels unless a kernelspec says otherwise).")
+
+    @Option(help: "Address to listen on (EG_IP).") var ip: String?
+    @Option(help: "Port to listen on (EG_PORT).") var port: String?
+    @Option(name: .customLong("base-url"), help: "Route prefix (EG_BASE_URL).") var baseURL: String?
+    @Option(name: .customLong("auth-token"), help: "Required token (EG_AUTH_TOKEN).") var authToken: String?
+    @Option(name: .customLong("kernelspecs-dir"), help: "Kernelspec directory, searched first; repeatable (EJ_KERNELSPECS_DIRS).")
+    var kernelspecsDirs: [String] = []
+    @Option(name: .customLong("allowed-kernels"), help: "Allowed kernelspecs (EG_ALLOWED_KERNELS).") var allowedKernels: String?
+    @Option(name: .customLong("default-kernel"), help: "Default kernelspec (EG_DEFAULT_KERNEL_NAME).") var defaultKernel: String?
+    @Flag(name: .customLong("list-kernels"), inversion: .prefixedNo, help: "Allow listing kernels (EG_LIST_KERNELS).")
+    var listKernels: Bool?
+    @Option(name: .customLong("client-envs"), help: "Client variables passed besides KERNEL_* (EG_CLIENT_ENVS).") var clientEnvs: String?
+    @Option(name: .customLong("inherited-envs"), help: "Gateway variables passed to kernels (EG_INHERITED_ENVS).") var inheritedEnvs: String?
+    @Option(name: .customLong("root-dir"), help: "Root of kernel working directories (EJ_ROOT_DIR).") var rootDir: String?
+    @Option(name: .customLong("kernel-launch-timeout"), help: "Seconds to wait for a kernel (EG_KERNEL_LAUNCH_TIMEOUT).")
+    var launchTimeout: String?
+    @Flag(name: .customLong("auto-restart"), inversion: .prefixedNo, help: "Restart dead kernels (EJ_AUTO_RESTART).")
+    var autoRestart: Bool?
+    @Option(name: .customLong("log-level"), help: "Log level (EG_LOG_LEVEL).") var logLevel: String?
+    @Option(help: "PEM certificate for HTTPS (EG_CERTFILE).") var certfile: String?
+    @Option(help: "PEM key for HTTPS (EG_KEYFILE).") var keyfile: String?
+    @Option(name: .customLong("allow-origin"), help: "CORS origin (EG_ALLOW_ORIGIN).") var allowOrigin: String?
+    @Option(name: .customLong("allow-credentials"), help: "CORS credentials (EG_ALLOW_CREDENTIALS).") var allowCredentials: String?
+    @Option(name: .customLong("allow-headers"), help: "CORS headers (EG_ALLOW_HEADERS).") var allowHeaders: String?
+    @Option(name: .customLong("allow-methods"), help: "CORS methods (EG_ALLOW_METHODS).") var allowMethods: String?
+    @Option(name: .customLong("expose-headers"), help: "CORS exposed headers (EG_EXPOSE_HEADERS).") var exposeHeaders: String?
+    @Option(name: .customLong("max-age"), help: "CORS max age (EG_MAX_AGE).") var maxAge: String?
+    @Option(name: .customLong("client-queue-size"), help: "Per-client send queue in messages (EJ_CLIENT_QUEUE_SIZE).")
+    var clientQueueSize: String?
+    @Option(name: .customLong("offline-buffer-size"), help: "Offline buffer in messages (EJ_OFFLINE_BUFFER_SIZE).")
+    var offlineBufferSize: String?
+    @Option(name: .customLong("max-message-size"), help: "Largest WebSocket message in bytes (EJ_MAX_MESSAGE_SIZE).")
+    var maxMessageSize: String?
+    @Option(name: .customLong("max-body-size"), help: "Largest request body in bytes (EJ_MAX_BODY_SIZE).") var maxBodySize: String?
+    @Option(name: .customLong("ws-ping-interval"), help: "WebSocket ping interval in seconds (EG_WS_PING_INTERVAL_SECS).")
+    var pingInterval: String?
+    @Option(name: .customLong("runtime-dir"), help: "Directory for connection files (EJ_RUNTIME_DIR).") var runtimeDir: String?
+    @Flag(name: .customLong("print-settings-table"), help: "Print the settings table (Markdown) and exit.")
+    var printSettingsTable = false
+
+    func flagValues() -> [String: String] {
+        var flags: [String: String] = [:]
+        let pairs: [(String, String?)] = [
+            ("ip", ip), ("port", port), ("base-url", baseURL), ("auth-token", authToken), ("allowed-kernels", allowedKernels),
+            ("default-kernel", defaultKernel), ("list-kernels", listKernels.map { String($0) }), ("client-envs", clientEnvs),
+            ("inherited-envs", inheritedEnvs), ("root-dir", rootDir), ("kernel-launch-timeout", launchTimeout),
+            ("auto-restart", autoRestart.map { String($0) }), ("log-level", logLevel), ("certfile", certfile), ("keyfile", keyfile),
+            ("allow-origin", allowOrigin), ("allow-credentials", allowCredentials), ("allow-headers", allowHeaders),
+            ("allow-methods", allowMethods), ("expose-headers", exposeHeaders), ("max-age", maxAge),
+            ("client-queue-size", clientQueueSize), ("offline-buffer-size", offlineBufferSize), ("max-message-size", maxMessageSize),
+            ("max-body-size", maxBodySize), ("ws-ping-interval", pingInterval), ("runtime-dir", runtimeDir),
+        ]
+        for (key, value) in pairs { if let value { flags[key] = value } }
+        if !kernelspecsDirs.isEmpty { flags["kernelspecs-dir"] = kernelspecsDirs.joined(separator: ":") }
+        return flags
+    }
+
+    func run() async throws {
+        if printSettingsTable {
+            print(GatewaySetting.markdownTable())
+            return
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let resolved = SettingsResolver(flags: flagValues(), environment: environment)
+        let plan: GatewayPlan
+        do {
+            plan = try GatewayPlan(resolved: resolved, environment: environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        try await plan.run()
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import KernelGateway
+import KernelGatewayHTTP
+import Logging
+import ZeroMQ
+
+/// The gateway's resolved configuration and its composition: catalog, provisioner, manager, server.
+struct GatewayPlan {
+    var http: HTTPServerConfiguration
+    var manager: KernelManagerConfiguration
+    var catalog: KernelSpecCatalogConfiguration
+    var runtimeDirectory: String
+    var logLevel: Logger.Level
+
+    init(resolved: SettingsResolver, environment: [String: String]) throws {
+        logLevel = try Self.logLevel(resolved.string("log-level"))
+        let port = try resolved.int("port")
+        guard (0...65535).contains(port) else { throw SettingsError.invalid(key: "port", value: String(port), expected: "0-65535") }
+        let maxBody = try resolved.int("max-body-size")
+        let maxMessage = try resolved.int("max-message-size")
+        let ping = try resolved.double("ws-ping-interval")
+        let certfile = resolved.string("certfile")
+        let keyfile = resolved.string("keyfile")
+        http = HTTPServerConfiguration(
+            host: resolved.string("ip"), port: port, basePath: resolved.string("base-url"),
+            authToken: resolved.string("auth-token"), listKernels: try resolved.bool("list-kernels"),
+            maxBodySize: maxBody, maxMessageSize: maxMessage, pingInterval: .milliseconds(Int64(ping * 1000)),
+            cors: CORSConfiguration(
+                allowOrigin: resolved.string("allow-origin"), allowCredentials: resolved.string("allow-credentials"),
+                allowHeaders: resolved.string("allow-headers"), allowMethods: resolved.string("allow-methods"),
+                exposeHeaders: resolved.string("expose-headers"), maxAge: resolved.string("max-age")),
+            certificateFile: certfile.isEmpty ? nil : certfile, keyFile: keyfile.isEmpty ? nil : keyfile)
+
+        let root = resolved.value("root-dir") ?? FileManager.default.currentDirectoryPath
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw SettingsError.invalid(key: "root-dir", value: root, expected: "an existing directory")
+        }
+        let launchTimeout = try resolved.double("kernel-launch-timeout")
+        let offline = try resolved.int("offline-buffer-size")
+        let queue = try resolved.int("client-queue-size")
+        manager = KernelManagerConfiguration(
+            clientEnvs: Set(resolved.list("client-envs")),
+            inheritedEnvs: resolved.list("inherited-envs"),
+            gatewayEnvironment: environment,
+            rootDirectory: (root as NSString).standardizingPath,
+            launchTimeout: .milliseconds(Int64(launchTimeout * 1000)),
+            autoRestart: try resolved.bool("auto-restart"),
+            offlineBufferMessages: max(1, offline),
+            clientQueueMessages: max(1, queue))
+        let explicitDirs = resolved.string("kernelspecs-dir").split(separator: ":").map(String.init)
+        let allowed = resolved.list("allowed-kernels")
+        catalog = KernelSpecCatalogConfiguration(
+            searchDirectories: KernelSpecCatalog.defaultSearchDirectories(
+                explicit: explicitDirs, environment: environment, executablePath: CommandLine.arguments[0]),
+            allowedKernels: allowed.isEmpty ? nil : Set(allowed),
+            defaultKernelName: resolved.string("default-kernel"))
+        runtimeDirectory = resolved.value("runtime-dir") ?? LocalProcessProvisioner.defaultRuntimeDirectory()
+    }
+
+    static func logLevel(_ text: String) throws -> Logger.Level {
+        switch text.lowercased() {
+        case "trace": return .trace
+        case "debug", "10": return .debug
+        case "info", "20": return .info
+        case "notice": return .notice
+        case "warning", "warn", "30": return .warning
+        case "error", "40": return .error
+        case "critical", "50": return .critical
+        default: throw SettingsError.invalid(key: "log-level", value: text, expected: "trace, debug, info, notice, warning, error or critical")
+        }
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = {
+            var logger = Logger(label: "elastic-jupyter.gateway")
+            logger.logLevel = level
+            return logger
+        }()
+        let catalog = KernelSpecCatalog(configuration: catalog, logger: logger)
+        let provisioner = try LocalProcessProvisioner(runtimeDirectory: runtimeDirectory, logger: logger)
+        let reactor = ZMQReactor(name: "zmq-relay")
+        let manager = KernelManager(catalog: catalog, provisioner: provisioner, configuration: self.manager,
+                                    reactor: reactor, logger: logger)
+        let http = self.http
+        let app = try GatewayServer.makeApplication(settings: http, manager: manager, logger: logger) { port in
+            logger.info("elastic-jupyter gateway listening", metadata: [
+                "url": "\(http.certificateFile == nil ? "http" : "https")://\(http.host):\(port)\(http.basePath)",
+                "kernelspecs": "\(catalog.specs().keys.sorted().joined(separator: ","))",
+            ])
+        }
+        defer { try? FileManager.default.removeItem(atPath: runtimeDirectory) }
+        try await app.runService()
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+
+/// Every setting of the `gateway` command: flag, environment variables (EG's names where EG has one),
+/// default and meaning. One table, used for parsing, for `--help` and for the README's table.
+struct GatewaySetting: Sendable {
+    let key: String
+    let flag: String
+    let environment: [String]
+    let defaultValue: String
+    let meaning: String
+
+    static let all: [GatewaySetting] = [
+        .init(key: "ip", flag: "--ip", environment: ["EG_IP"], defaultValue: "127.0.0.1", meaning: "Address to listen on."),
+        .init(key: "port", flag: "--port", environment: ["EG_PORT"], defaultValue: "8888", meaning: "Port to listen on."),
+        .init(key: "base-url", flag: "--base-url", environment: ["EG_BASE_URL"], defaultValue: "/", meaning: "Prefix of every route."),
+        .init(key: "auth-token", flag: "--auth-token", environment: ["EG_AUTH_TOKEN"], defaultValue: "",
+              meaning: "Token clients must present (`Authorization: token T`, `Bearer T` or `?token=T`); empty = no auth."),
+        .init(key: "kernelspecs-dir", flag: "--kernelspecs-dir", environment: ["EJ_KERNELSPECS_DIRS"], defaultValue: "",
+              meaning: "Directory of kernelspecs, searched first (flag repeatable; variable colon-separated)."),
+        .init(key: "allowed-kernels", flag: "--allowed-kernels", environment: ["EG_ALLOWED_KERNELS", "EG_KERNEL_WHITELIST"], defaultValue: "",
+              meaning: "Kernelspecs that may be listed and started (`a,b`, `[\"a\",\"b\"]` or `'a','b'`); empty = all."),
+        .init(key: "default-kernel", flag: "--default-kernel", environment: ["EG_DEFAULT_KERNEL_NAME"], defaultValue: "python3",
+              meaning: "Kernelspec started when a request names none."),
+        .init(key: "list-kernels", flag: "--list-kernels / --no-list-kernels", environment: ["EG_LIST_KERNELS"], defaultValue: "true",
+              meaning: "Allow `GET /api/kernels` and `GET /api/sessions` (jupyter_server polls them)."),
+        .init(key: "client-envs", flag: "--client-envs", environment: ["EG_CLIENT_ENVS"], defaultValue: "",
+              meaning: "Request variables passed to kernels besides `KERNEL_*` (comma-separated; `*` = all)."),
+        .init(key: "inherited-envs", flag: "--inherited-envs", environment: ["EG_INHERITED_ENVS"],
+              defaultValue: "PATH,HOME,LANG,LC_ALL,LC_CTYPE,TZ,TMPDIR",
+              meaning: "Gateway variables passed to every kernel (comma-separated)."),
+        .init(key: "root-dir", flag: "--root-dir", environment: ["EJ_ROOT_DIR"], defaultValue: "(current directory)",
+              meaning: "Root of kernel working directories; a request's `path` is resolved below it, never outside."),
+        .init(key: "kernel-launch-timeout", flag: "--kernel-launch-timeout", environment: ["EG_KERNEL_LAUNCH_TIMEOUT"], defaultValue: "60",
+              meaning: "Seconds a kernel may take to answer its first `kernel_info_request`."),
+        .init(key: "auto-restart", flag: "--auto-restart / --no-auto-restart", environment: ["EJ_AUTO_RESTART"], defaultValue: "true",
+              meaning: "Restart kernels that die unexpectedly (5 failed restarts → `dead`)."),
+        .init(key: "log-level", flag: "--log-level", environment: ["EG_LOG_LEVEL"], defaultValue: "info",
+              meaning: "trace, debug, info, notice, warning, error or critical (EG's DEBUG/INFO/... accepted)."),
+        .init(key: "certfile", flag: "--certfile", environment: ["EG_CERTFILE"], defaultValue: "", meaning: "PEM certificate chain: serve HTTPS."),
+        .init(key: "keyfile", flag: "--keyfile", environment: ["EG_KEYFILE"], defaultValue: "", meaning: "PEM private key for HTTPS."),
+        .init(key: "allow-origin", flag: "--allow-origin", environment: ["EG_ALLOW_ORIGIN"], defaultValue: "", meaning: "`Access-Control-Allow-Origin`."),
+        .init(key: "allow-credentials", flag: "--allow-credentials", environment: ["EG_ALLOW_CREDENTIALS"], defaultValue: "", meaning: "`Access-Control-Allow-Credentials`."),
+        .init(key: "allow-headers", flag: "--allow-headers", environment: ["EG_ALLOW_HEADERS"], defaultValue: "", meaning: "`Access-Control-Allow-Headers`."),
+        .init(key: "allow-methods", flag: "--allow-methods", environment: ["EG_ALLOW_METHODS"], defaultValue: "", meaning: "`Access-Control-Allow-Methods`."),
+        .init(key: "expose-headers", flag: "--expose-headers", environment: ["EG_EXPOSE_HEADERS"], defaultValue: "", meaning: "`Access-Control-Expose-Headers`."),
+        .init(key: "max-age", flag: "--max-age", environment: ["EG_MAX_AGE"], defaultValue: "", meaning: "`Access-Control-Max-Age`."),
+        .init(key: "client-queue-size", flag: "--client-queue-size", environment: ["EJ_CLIENT_QUEUE_SIZE"], defaultValue: "20000",
+              meaning: "Messages queued for one WebSocket client before it is disconnected as too slow (also bounded to 256 MiB)."),
+        .init(key: "offline-buffer-size", flag: "--offline-buffer-size", environment: ["EJ_OFFLINE_BUFFER_SIZE"], defaultValue: "10000",
+              meaning: "Messages kept while no client is attached (also bounded to 64 MiB); oldest output dropped first, never `status`."),
+        .init(key: "max-message-size", flag: "--max-message-size", environment: ["EJ_MAX_MESSAGE_SIZE"], defaultValue: "134217728",
+              meaning: "Largest WebSocket message accepted, in bytes."),
+        .init(key: "max-body-size", flag: "--max-body-size", environment: ["EJ_MAX_BODY_SIZE"], defaultValue: "1048576",
+              meaning: "Largest REST request body accepted, in bytes (larger → 413)."),
+        .init(key: "ws-ping-interval", flag: "--ws-ping-interval", environment: ["EG_WS_PING_INTERVAL_SECS"], defaultValue: "30",
+              meaning: "Seconds between WebSocket pings; 0 = off."),
+        .init(key: "runtime-dir", flag: "--runtime-dir", environment: ["EJ_RUNTIME_DIR"], defaultValue: "($XDG_RUNTIME_DIR or $TMPDIR)/elastic-jupyter-<pid>",
+              meaning: "Where connection files of local kernels are written (mode 0600, removed with the kernel)."),
+    ]
+
+    /// The settings table as Markdown (README).
+    static func markdownTable() -> String {
+        var lines = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
+        for setting in all {
+            let env = setting.environment.map { "`\($0)`" }.joined(separator: ", ")
+            let value = setting.defaultValue.isEmpty ? "" : "`\(setting.defaultValue)`"
+            lines.append("| `\(setting.flag)` | \(env) | \(value) | \(setting.meaning) |")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Resolves settings: a flag wins over the environment, the environment over the default.
+struct SettingsResolver {
+    let flags: [String: String]
+    let environment: [String: String]
+
+    /// The effective value of a setting, or nil when neither flag, variable nor a real default gives one.
+    func value(_ key: String) -> String? {
+        if let flag = flags[key] { return flag }
+        guard let setting = GatewaySetting.all.first(where: { $0.key == key }) else { return nil }
+        for name in setting.environment {
+            if let value = environment[name], !value.isEmpty { return value }
+        }
+        return setting.defaultValue.hasPrefix("(") ? nil : setting.defaultValue
+    }
+
+    func string(_ key: String) -> String { value(key) ?? "" }
+
+    func int(_ key: String) throws -> Int {
+        let text = string(key)
+        guard let number = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw SettingsError.invalid(key: key, value: text, expected: "an integer")
+        }
+        return number
+    }
+
+    func double(_ key: String) throws -> Double {
+        let text = string(key)
+        guard let number = Double(text.trimmingCharacters(in: .whitespaces)), number >= 0 else {
+            throw SettingsError.invalid(key: key, value: text, expected: "a non-negative number")
+        }
+        return number
+    }
+
+    func bool(_ key: String) throws -> Bool {
+        switch string(key).lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw SettingsError.invalid(key: key, value: string(key), expected: "true or false")
+        }
+    }
+
+    /// A list in any of the accepted forms: `a,b`, `["a","b"]`, `'a','b'`, or space-separated.
+    func list(_ key: String) -> [String] {
+        Self.parseList(string(key))
+    }
+
+    static func parseList(_ text: String) -> [String] {
+        var trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("[") && trimmed.hasSuffix("]") { trimmed = String(trimmed.dropFirst().dropLast()) }
+        return trimmed
+            .split(whereSeparator: { $0 == "," || $0 == " " })
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " '\"")) }
+            .filter { !$0.isEmpty }
+    }
+}
+
+/// A setting with a value that cannot be used.
+enum SettingsError: Error, CustomStringConvertible {
+    case invalid(key: String, value: String, expected: String)
+
+    var description: String {
+        switch self {
+        case .invalid(let key, let value, let expected):
+            return "Setting '\(key)' has the value '\(value)'; expected \(expected)."
+        }
+    }
+}

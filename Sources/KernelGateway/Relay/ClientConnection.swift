@@ -1,0 +1,116 @@
+import DequeModule
+import JupyterProtocol
+import Synchronization
+
+/// One WebSocket client attached to a kernel, as the relay sees it: a session id, the encoding it speaks,
+/// and a bounded send queue.
+///
+/// The slow-client rule: messages for a client wait in its own queue, bounded by a message count and a
+/// byte total. A client whose queue overflows is disconnected with a close reason; the kernel and the
+/// other clients never wait for it.
+public final class ClientConnection: Sendable {
+    /// The client's `session_id` (from the WebSocket URL, or generated).
+    public let sessionID: String
+    /// The WebSocket encoding negotiated with this client.
+    public let wsProtocol: WebSocketProtocol
+    let limits: (messages: Int, bytes: Int)
+    private let state: Mutex<State>
+
+    struct State {
+        var queue: Deque<ChannelMessage> = []
+        var queuedBytes = 0
+        var waiter: CheckedContinuation<ChannelMessage?, Never>?
+        var closeReason: String?
+    }
+
+    /// Creates a client with its queue limits.
+    public init(sessionID: String, wsProtocol: WebSocketProtocol, queueMessages: Int, queueBytes: Int) {
+        self.sessionID = sessionID
+        self.wsProtocol = wsProtocol
+        self.limits = (queueMessages, queueBytes)
+        self.state = Mutex(State())
+    }
+
+    /// Queues a message for the client. Returns false (and closes the client) when the queue overflows.
+    @discardableResult
+    public func enqueue(_ message: ChannelMessage) -> Bool {
+        let size = message.parts.byteCount
+        enum Outcome { case resumed(CheckedContinuation<ChannelMessage?, Never>), queued, closed, overflow(CheckedContinuation<ChannelMessage?, Never>?) }
+        let outcome: Outcome = state.withLock { state in
+            if state.closeReason != nil { return .closed }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return .resumed(waiter)
+            }
+            if state.queue.count + 1 > limits.messages || state.queuedBytes + size > limits.bytes {
+                state.closeReason = "Client too slow: its send queue exceeded \(limits.messages) messages or \(limits.bytes) bytes"
+                state.queue.removeAll()
+                state.queuedBytes = 0
+                return .overflow(nil)
+            }
+            state.queue.append(message)
+            state.queuedBytes += size
+            return .queued
+        }
+        switch outcome {
+        case .resumed(let waiter): waiter.resume(returning: message); return true
+        case .queued: return true
+        case .closed: return false
+        case .overflow: return false
+        }
+    }
+
+    /// The next message to send; nil once the client is closed (see `closeReason`).
+    public func next() async -> ChannelMessage? {
+        enum Immediate { case message(ChannelMessage), closed, wait }
+        let immediate: Immediate = state.withLock { state in
+            if let message = state.queue.popFirst() {
+                state.queuedBytes -= message.parts.byteCount
+                return .message(message)
+            }
+            return state.closeReason != nil ? .closed : .wait
+        }
+        switch immediate {
+        case .message(let message): return message
+        case .closed: return nil
+        case .wait: break
+        }
+        return await withCheckedContinuation { continuation in
+            let resumeNow: ChannelMessage?? = state.withLock { state in
+                if let message = state.queue.popFirst() {
+                    state.queuedBytes -= message.parts.byteCount
+                    return .some(message)
+                }
+                if state.closeReason != nil { return .some(nil) }
+                state.waiter = continuation
+                return nil
+            }
+            if let resumeNow { continuation.resume(returning: resumeNow) }
+        }
+    }
+
+    /// Closes the client: queued messages already taken are sent, the rest dropped, `next()` returns nil.
+    /// The first reason wins.
+    public func close(reason: String) {
+        let waiter: CheckedContinuation<ChannelMessage?, Never>? = state.withLock { state in
+            if state.closeReason == nil { state.closeReason = reason }
+            let waiter = state.waiter
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// Why the client was closed, or nil while it is open.
+    public var closeReason: String? { state.withLock { $0.closeReason } }
+
+    /// Number of messages waiting (for tests and metrics).
+    public var queuedMessages: Int { state.withLock { $0.queue.count } }
+}
+
+extension MessageParts {
+    /// Total payload size, used for queue accounting.
+    var byteCount: Int {
+        header.count + parentHeader.count + metadata.count + content.count + buffers.reduce(0) { $0 + $1.count }
+    }
+}

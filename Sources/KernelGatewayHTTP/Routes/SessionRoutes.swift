@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import KernelGateway
+
+/// `/api/sessions` CRUD (PROTOCOL.md §1.7), all of it working.
+struct SessionRoutes {
+    let manager: KernelManager
+    let store: SessionStore
+    let settings: HTTPServerConfiguration
+
+    struct SessionJSON: Encodable {
+        struct Notebook: Encodable { var path: String; var name: String }
+        var id: String
+        var path: String
+        var name: String
+        var type: String
+        var kernel: KernelJSON
+        var notebook: Notebook
+    }
+
+    func json(_ record: SessionRecord) async throws -> SessionJSON {
+        let kernel = try await manager.kernel(record.kernelID)
+        return SessionJSON(id: record.id, path: record.path, name: record.name, type: record.type,
+                           kernel: KernelJSON(kernel.model()), notebook: .init(path: record.path, name: record.name))
+    }
+
+    func prune() async {
+        let live = Set(await manager.allKernels().map(\.id))
+        await store.prune(liveKernels: live)
+    }
+
+    func register(on group: RouterGroup<BasicWebSocketRequestContext>) {
+        group.get("api/sessions") { _, _ -> Response in
+            guard settings.listKernels else { throw APIError(.forbidden, "Listing sessions is disabled") }
+            await prune()
+            var list: [SessionJSON] = []
+            for record in await store.all() {
+                if let item = try? await json(record) { list.append(item) }
+            }
+            return try jsonResponse(list)
+        }
+        group.post("api/sessions") { request, _ -> Response in
+            let body = try await readJSONObject(request, limit: settings.maxBodySize)
+            let notebook = try BodyField.optionalObject(body, "notebook")
+            guard let path = try BodyField.optionalString(body, "path") ?? BodyField.optionalString(notebook, "path") else {
+                throw APIError(.badRequest, "Missing field in JSON data: path")
+            }
+            let type = try BodyField.optionalString(body, "type") ?? (notebook != nil ? "notebook" : nil)
+            guard let type else { throw APIError(.badRequest, "Missing field in JSON data: type") }
+            let name = try BodyField.optionalString(body, "name") ?? ""
+            let kernelBody = try BodyField.optionalObject(body, "kernel")
+            await prune()
+            if let existing = await store.session(forPath: path) {
+                return try jsonResponse(try await json(existing), status: .created,
+                                        headers: [.location: settings.basePath + "api/sessions/" + existing.id])
+            }
+            let kernelID = try await kernelFor(kernelBody, path: path)
+            let record = SessionRecord(id: UUID().uuidString.lowercased(), path: path, name: name, type: type, kernelID: kernelID)
+            await store.insert(record)
+            return try jsonResponse(try await json(record), status: .created,
+                                    headers: [.location: settings.basePath + "api/sessions/" + record.id])
+        }
+        group.get("api/sessions/{id}") { _, context -> Response in
+            await prune()
+            guard let record = await store.get(try context.parameters.require("id")) else {
+                throw APIError(.notFound, "Session not found")
+            }
+            return try jsonResponse(try await json(record))
+        }
+        group.patch("api/sessions/{id}") { request, context -> Response in
+            let id = try context.parameters.require("id")
+            await prune()
+            guard var record = await store.get(id) else { throw APIError(.notFound, "Session not found") }
+            let body = try await readJSONObject(request, limit: settings.maxBodySize)
+            if let path = try BodyField.optionalString(body, "path") { record.path = path }
+            if let name = try BodyField.optionalString(body, "name") { record.name = name }
+            if let type = try BodyField.optionalString(body, "type") { record.type = type }
+            if let kernelBody = try BodyField.optionalObject(body, "kernel") {
+                let old = record.kernelID
+                record.kernelID = try await kernelFor(kernelBody, path: record.path)
+                if old != record.kernelID { try? await manager.shutdown(old, reason: "Session changed kernel") }
+            }
+            await store.insert(record)
+            return try jsonResponse(try await json(record))
+        }
+        group.delete("api/sessions/{id}") { _, context -> Response in
+            guard let record = await store.remove(try context.parameters.require("id")) else {
+                throw APIError(.notFound, "Session not found")
+            }
+            try? await manager.shutdown(record.kernelID, reason: "Session deleted")
+            return Response(status: .noContent)
+        }
+    }
+
+    /// The kernel a session body asks for: an existing one by id, or a new one by name.
+    func kernelFor(_ kernel: [String: Any]?, path: String) async throws -> String {
+        if let id = try BodyField.optionalString(kernel, "id") {
+            return try await manager.kernel(id).id
+        }
+        let model = try await manager.start(StartRequest(kernelName: try BodyField.optionalString(kernel, "name"), path: path))
+        return model.id
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import JupyterProtocol
+import KernelGateway
+import Logging
+
+/// The WebSocket endpoint `/api/kernels/{id}/channels`: negotiates the encoding, attaches a
+/// `ClientConnection` to the kernel's relay and pumps messages both ways until either side closes.
+struct ChannelsHandler {
+    let manager: KernelManager
+    let settings: HTTPServerConfiguration
+
+    func register(on router: Router<BasicWebSocketRequestContext>) {
+        router.ws(RouterPath(settings.basePath + "api/kernels/{id}/channels")) { request, context in
+            let id = try context.parameters.require("id")
+            let kernel = try await manager.kernel(id)
+            guard kernel.connection != nil else {
+                throw APIError(.conflict, "Kernel \(id) is not connected (\(kernel.model().executionState))")
+            }
+            if let session = request.uri.queryParameters.get("session_id"), !Self.isValidSession(session) {
+                throw APIError(.badRequest, "Invalid session_id")
+            }
+            let chosen = WebSocketProtocol.negotiate(offered: Self.offeredProtocols(request))
+            // Never echo a subprotocol the client did not offer.
+            return chosen == .v1 ? .upgrade([.secWebSocketProtocol: WebSocketProtocol.v1Name]) : .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            try await serve(inbound: inbound, outbound: outbound, context: context)
+        }
+    }
+
+    static func offeredProtocols(_ request: Request) -> [String] {
+        request.headers[values: .secWebSocketProtocol]
+            .flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    static func isValidSession(_ session: String) -> Bool {
+        !session.isEmpty && session.utf8.count <= 256 && session.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7f }
+    }
+
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
+               context: WebSocketRouterContext<BasicWebSocketRequestContext>) async throws {
+        let logger = context.logger
+        guard let id = context.requestContext.parameters.get("id"),
+              let kernel = try? await manager.kernel(id),
+              let connection = kernel.connection
+        else {
+            try? await outbound.close(.unexpectedServerError, reason: "Kernel not available")
+            return
+        }
+        let wsProtocol = WebSocketProtocol.negotiate(offered: Self.offeredProtocols(context.request))
+        let session = context.request.uri.queryParameters.get("session_id").map { String($0) } ?? UUID().uuidString.lowercased()
+        let client = ClientConnection(
+            sessionID: session, wsProtocol: wsProtocol,
+            queueMessages: manager.configuration.clientQueueMessages, queueBytes: manager.configuration.clientQueueBytes)
+        connection.attach(client)
+        logger.debug("client attached", metadata: ["kernel_id": "\(id)", "session": "\(session)", "protocol": "\(wsProtocol)"])
+        defer { connection.detach(client) }
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // Kernel → client.
+                while let message = await client.next() {
+                    do {
+                        switch WebSocketCodec.encode(message, protocol: wsProtocol) {
+                        case .text(let text): try await outbound.writeTextMessage(text)
+                        case .binary(let bytes): try await outbound.writeBinaryMessage(ByteBuffer(bytes: bytes))
+                        }
+                    } catch {
+                        client.close(reason: "Write failed")
+                        return
+                    }
+                }
+                let reason = client.closeReason ?? "Closed"
+                try? await outbound.close(reason.hasPrefix("Client too slow") ? .policyViolation : .normalClosure,
+                                          reason: Self.closeReason(reason))
+            }
+            group.addTask {
+                // Client → kernel.
+                do {
+                    for try await message in inbound.messages(maxSize: settings.maxMessageSize) {
+                        let frame: WebSocketFrame
+                        switch message {
+                        case .text(let text): frame = .text(text)
+                        case .binary(let buffer): frame = .binary(Array(buffer.readableBytesView))
+                        }
+                        do {
+                            let decoded = try WebSocketCodec.decode(frame, protocol: wsProtocol,
+                                                                    limits: WebSocketCodecLimits(maxParts: 1024, maxFrameSize: settings.maxMessageSize))
+                            connection.send(decoded, from: client)
+                        } catch {
+                            logger.info("ignoring a malformed WebSocket message", metadata: ["kernel_id": "\(id)", "error": "\(error)"])
+                        }
+                    }
+                } catch {
+                    logger.debug("WebSocket read ended", metadata: ["kernel_id": "\(id)", "error": "\(error)"])
+                }
+                client.close(reason: "Client disconnected")
+            }
+            await group.next()
+            client.close(reason: "Closed")
+            group.cancelAll()
+        }
+        logger.debug("client detached", metadata: ["kernel_id": "\(id)", "session": "\(session)"])
+    }
+
+    /// WebSocket close reasons must fit in 123 bytes.
+    static func closeReason(_ text: String) -> String {
+        var result = ""
+        for character in text {
+            if result.utf8.count + String(character).utf8.count > 120 { break }
+            result.append(character)
+        }
+        return result
+    }
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what is missing (scripts/setup.sh), builds the
+# debug binary, runs the Swift unit tests, then the end-to-end tests (real ipykernel 7 and 6, real
+# jupyter_server as a client) against the built gateway.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "== swift build"
+swift build
+echo "== swift test"
+swift test
+echo "== end-to-end tests (pytest)"
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/python -m pytest tests/integration -q -p no:cacheprovider "$@"
