@@ -5,7 +5,8 @@ let package = Package(
     name: "ElasticJupyter",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "elastic-jupyter", targets: ["ElasticJupyter"])
+        .executable(name: "elastic-jupyter", targets: ["ElasticJupyter"]),
+        .executable(name: "echo-kernel", targets: ["EchoKernel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -75,6 +76,8 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -88,10 +91,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(name: "EchoKernel", dependencies: ["ZeroMQ", "JupyterProtocol"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "KernelGatewayTests", dependencies: ["KernelGateway", "JupyterProtocol"]),
         .testTarget(name: "KernelGatewayHTTPTests", dependencies: ["KernelGatewayHTTP", "KernelGateway"]),
+        .testTarget(name: "KubernetesAPITests", dependencies: ["KubernetesAPI", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),
+        .testTarget(name: "KubernetesRuntimeTests", dependencies: ["KubernetesRuntime", "KubernetesAPI", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),
     ]
 )

@@ -47,6 +47,18 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body-size"), help: "Largest request body in bytes (EJ_MAX_BODY_SIZE).") var maxBodySize: String?
     @Option(name: .customLong("ws-ping-interval"), help: "WebSocket ping interval in seconds (EG_WS_PING_INTERVAL_SECS).")
     var pingInterval: String?
+    @Option(name: .customLong("cull-idle-timeout"), help: "Idle seconds before culling; 0 = never (EG_CULL_IDLE_TIMEOUT).")
+    var cullIdleTimeout: String?
+    @Option(name: .customLong("cull-interval"), help: "Seconds between culling passes (EG_CULL_INTERVAL).") var cullInterval: String?
+    @Flag(name: .customLong("cull-connected"), inversion: .prefixedNo, help: "Cull connected kernels (EG_CULL_CONNECTED).")
+    var cullConnected: Bool?
+    @Flag(name: .customLong("cull-busy"), inversion: .prefixedNo, help: "Cull busy kernels (EJ_CULL_BUSY).") var cullBusy: Bool?
+    @Option(name: .customLong("cull-max-age"), help: "Cull kernels older than this many seconds (EJ_CULL_MAX_AGE).") var cullMaxAge: String?
+    @Option(name: .customLong("max-kernels"), help: "Most kernels at once (EG_MAX_KERNELS).") var maxKernels: String?
+    @Option(name: .customLong("max-kernels-per-user"), help: "Most kernels per user (EG_MAX_KERNELS_PER_USER).")
+    var maxKernelsPerUser: String?
+    @Option(name: .customLong("authorized-users"), help: "Users allowed (EG_AUTHORIZED_USERS).") var authorizedUsers: String?
+    @Option(name: .customLong("unauthorized-users"), help: "Users refused (EG_UNAUTHORIZED_USERS).") var unauthorizedUsers: String?
     @Option(name: .customLong("runtime-dir"), help: "Directory for connection files (EJ_RUNTIME_DIR).") var runtimeDir: String?
     @Flag(name: .customLong("print-settings-table"), help: "Print the settings table (Markdown) and exit.")
     var printSettingsTable = false
@@ -62,6 +74,9 @@ struct GatewayCommand: AsyncParsableCommand {
             ("allow-methods", allowMethods), ("expose-headers", exposeHeaders), ("max-age", maxAge),
             ("client-queue-size", clientQueueSize), ("offline-buffer-size", offlineBufferSize), ("max-message-size", maxMessageSize),
             ("max-body-size", maxBodySize), ("ws-ping-interval", pingInterval), ("runtime-dir", runtimeDir),
+            ("cull-idle-timeout", cullIdleTimeout), ("cull-interval", cullInterval), ("cull-connected", cullConnected.map { String($0) }),
+            ("cull-busy", cullBusy.map { String($0) }), ("cull-max-age", cullMaxAge), ("max-kernels", maxKernels),
+            ("max-kernels-per-user", maxKernelsPerUser), ("authorized-users", authorizedUsers), ("unauthorized-users", unauthorizedUsers),
         ]
         for (key, value) in pairs { if let value { flags[key] = value } }
         if !kernelspecsDirs.isEmpty { flags["kernelspecs-dir"] = kernelspecsDirs.joined(separator: ":") }

@@ -10,6 +10,7 @@ struct GatewayPlan {
     var manager: KernelManagerConfiguration
     var catalog: KernelSpecCatalogConfiguration
     var runtimeDirectory: String
+    var cull: CullConfiguration
     var logLevel: Logger.Level
 
     init(resolved: SettingsResolver, environment: [String: String]) throws {
@@ -47,7 +48,16 @@ struct GatewayPlan {
             launchTimeout: .milliseconds(Int64(launchTimeout * 1000)),
             autoRestart: try resolved.bool("auto-restart"),
             offlineBufferMessages: max(1, offline),
-            clientQueueMessages: max(1, queue))
+            clientQueueMessages: max(1, queue),
+            limits: KernelLimits(
+                maxKernels: max(0, try resolved.int("max-kernels")),
+                maxKernelsPerUser: max(0, try resolved.int("max-kernels-per-user")),
+                authorizedUsers: resolved.list("authorized-users").isEmpty ? nil : Set(resolved.list("authorized-users")),
+                unauthorizedUsers: Set(resolved.list("unauthorized-users"))))
+        cull = CullConfiguration(
+            idleTimeout: try resolved.double("cull-idle-timeout"), interval: max(0.1, try resolved.double("cull-interval")),
+            cullConnected: try resolved.bool("cull-connected"), cullBusy: try resolved.bool("cull-busy"),
+            maxAge: try resolved.double("cull-max-age"))
         let explicitDirs = resolved.string("kernelspecs-dir").split(separator: ":").map(String.init)
         let allowed = resolved.list("allowed-kernels")
         catalog = KernelSpecCatalogConfiguration(
@@ -89,7 +99,8 @@ struct GatewayPlan {
         let manager = KernelManager(catalog: catalog, provisioner: provisioner, configuration: self.manager,
                                     reactor: reactor, logger: logger)
         let http = self.http
-        let app = try GatewayServer.makeApplication(settings: http, manager: manager, logger: logger) { port in
+        let culler = KernelCuller(manager: manager, configuration: cull, logger: logger)
+        let app = try GatewayServer.makeApplication(settings: http, manager: manager, services: [culler], logger: logger) { port in
             logger.info("elastic-jupyter gateway listening", metadata: [
                 "url": "\(http.certificateFile == nil ? "http" : "https")://\(http.host):\(port)\(http.basePath)",
                 "kernelspecs": "\(catalog.specs().keys.sorted().joined(separator: ","))",

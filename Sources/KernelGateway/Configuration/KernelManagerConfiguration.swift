@@ -28,6 +28,8 @@ public struct KernelManagerConfiguration: Sendable {
     public var clientQueueBytes: Int
     /// Interval of the gateway's own heartbeat probe of each kernel.
     public var heartbeatInterval: Duration
+    /// Kernel count limits and user lists.
+    public var limits: KernelLimits
 
     /// Creates a configuration; every parameter has the documented default.
     public init(
@@ -44,7 +46,8 @@ public struct KernelManagerConfiguration: Sendable {
         offlineBufferBytes: Int = 64 << 20,
         clientQueueMessages: Int = 20_000,
         clientQueueBytes: Int = 256 << 20,
-        heartbeatInterval: Duration = .seconds(5)
+        heartbeatInterval: Duration = .seconds(5),
+        limits: KernelLimits = .init()
     ) {
         self.clientEnvs = clientEnvs
         self.inheritedEnvs = inheritedEnvs
@@ -60,6 +63,7 @@ public struct KernelManagerConfiguration: Sendable {
         self.clientQueueMessages = clientQueueMessages
         self.clientQueueBytes = clientQueueBytes
         self.heartbeatInterval = heartbeatInterval
+        self.limits = limits
     }
 
     /// The gateway variables a kernel inherits unless EG_INHERITED_ENVS says otherwise: what a

@@ -60,13 +60,39 @@ public final class ManagedKernel: Sendable {
         state.withLock { $0.lifecycle.handle(event) }
     }
 
-    /// Records activity seen on the kernel's sockets (called on the reactor thread).
-    func recordKernelMessage(channel: KernelChannel, peek: MessagePeek, now: Date) {
+    /// Records a message from the kernel (called on the reactor thread): iopub `status` sets the
+    /// execution state; output caused by a user-driven request is activity (see `ActivityModel`).
+    func recordKernelMessage(channel: KernelChannel, peek: MessagePeek, parentType: String?, now: Date) {
+        let isStatus = channel == .iopub && peek.msgType == "status"
+        let isActivity = ActivityModel.isActivity(kernelMessageParentType: parentType)
+        guard isStatus || isActivity else { return }
         state.withLock { state in
-            state.lastActivity = now
-            if channel == .iopub, peek.msgType == "status", let executionState = peek.executionState {
+            if isActivity { state.lastActivity = now }
+            if isStatus, let executionState = peek.executionState {
                 state.reportedState = executionState
             }
+        }
+    }
+
+    /// Records a client's message: user-driven requests are activity.
+    func recordClientMessage(peek: MessagePeek, now: Date) {
+        guard ActivityModel.isActivity(clientMessageType: peek.msgType) else { return }
+        recordActivity(now: now)
+    }
+
+    /// Marks the kernel as used now (also for REST interrupt / restart).
+    func recordActivity(now: Date) {
+        state.withLock { $0.lastActivity = now }
+    }
+
+    /// What the culler needs to know.
+    public func cullCandidate() -> CullCandidate {
+        state.withLock { state in
+            CullCandidate(
+                phase: state.lifecycle.phase,
+                executionState: state.lifecycle.executionState(reported: state.reportedState),
+                connections: state.connection?.clientCount ?? 0,
+                lastActivity: state.lastActivity, createdAt: createdAt)
         }
     }
 }

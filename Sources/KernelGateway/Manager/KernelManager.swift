@@ -101,9 +101,12 @@ public actor KernelManager: Service {
         guard let spec = catalog.spec(named: name) else { throw .noSuchKernelSpec(name: name) }
         let clientVariables = try KernelEnvironment.acceptedClientVariables(request.environment ?? [:], configuration: configuration)
         let user = clientVariables["KERNEL_USERNAME"]
-        guard spec.allows(user: user) else {
+        guard configuration.limits.allows(user: user, spec: spec) else {
             throw .userNotAuthorized(user: user ?? "", kernelSpec: spec.displayName)
         }
+        // Checked and reserved with no suspension in between: concurrent starts cannot overshoot.
+        try configuration.limits.check(
+            total: kernels.count, forUser: user, userCount: kernels.values.filter { $0.user == user }.count)
         let kernelID = try chooseKernelID(clientVariables["KERNEL_ID"])
         let workingDirectory = try WorkingDirectory.resolve(
             notebookPath: request.path, kernelWorkingDir: clientVariables["KERNEL_WORKING_DIR"], root: configuration.rootDirectory)
@@ -154,10 +157,11 @@ public actor KernelManager: Service {
             do {
                 connection = try KernelConnection(
                     kernelID: kernel.id, info: provisioned.connectionInfo, reactor: reactor, configuration: configuration,
-                    logger: logger
-                ) { [now] channel, peek in
-                    kernel.recordKernelMessage(channel: channel, peek: peek, now: now())
-                }
+                    logger: logger,
+                    onClientMessage: { [now] peek in kernel.recordClientMessage(peek: peek, now: now()) },
+                    onKernelMessage: { [now] channel, peek, parentType in
+                        kernel.recordKernelMessage(channel: channel, peek: peek, parentType: parentType, now: now())
+                    })
                 try await connection.connect()
             } catch {
                 await provisioned.terminate(grace: .seconds(1))
@@ -278,6 +282,7 @@ public actor KernelManager: Service {
     /// Interrupts the kernel: SIGINT, or `interrupt_request` on control for `interrupt_mode: message`.
     public func interrupt(_ id: String) async throws(GatewayError) {
         let kernel = try kernel(id)
+        kernel.recordActivity(now: now())
         guard kernel.phase == .running, let process = kernel.process else {
             throw .kernelUnavailable(id: id, state: kernel.model().executionState)
         }
@@ -298,6 +303,7 @@ public actor KernelManager: Service {
     /// Restarts the kernel (same id, new process) and returns once it answers.
     public func restart(_ id: String) async throws(GatewayError) -> KernelModel {
         let kernel = try kernel(id)
+        kernel.recordActivity(now: now())
         switch kernel.handle(.restartRequested) {
         case .proceedWithRestart: break
         case .reject(let reason): throw .kernelUnavailable(id: id, state: reason)
@@ -356,6 +362,18 @@ public actor KernelManager: Service {
             _ = await withDeadline(configuration.shutdownGracePeriod) { await process.waitForExitOrCancellation() }
         }
         await process.terminate(grace: configuration.shutdownGracePeriod)
+    }
+
+    /// Culls a kernel: clients see a `dead` status, then the kernel is shut down exactly like DELETE.
+    public func cull(_ id: String, reason: String) async throws(GatewayError) {
+        let kernel = try kernel(id)
+        broadcastStatus(kernel, "dead")
+        try await shutdown(id, reason: reason)
+    }
+
+    /// Whether `user` may start kernels of `spec` (global and kernelspec user lists combined).
+    public nonisolated func allows(user: String?, spec: KernelSpec) -> Bool {
+        configuration.limits.allows(user: user, spec: spec)
     }
 
     /// Stops every kernel (gateway shutdown).

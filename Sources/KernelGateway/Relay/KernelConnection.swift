@@ -18,8 +18,11 @@ public final class KernelConnection: Sendable {
     let reactor: ZMQReactor
     let logger: Logger
     let configuration: KernelManagerConfiguration
-    /// Called on the reactor thread for every valid message from the kernel (activity tracking).
-    let onKernelMessage: @Sendable (KernelChannel, MessagePeek) -> Void
+    /// Called on the reactor thread for every valid message from the kernel (activity tracking), with
+    /// the `msg_type` of its parent.
+    let onKernelMessage: @Sendable (KernelChannel, MessagePeek, String?) -> Void
+    /// Called for every message a client sends (activity tracking).
+    let onClientMessage: @Sendable (MessagePeek) -> Void
     private let sockets: Mutex<Sockets?> = Mutex(nil)
     private let routing: Mutex<Routing> = Mutex(Routing())
     private let heartbeat: Mutex<Heartbeat> = Mutex(Heartbeat())
@@ -52,13 +55,16 @@ public final class KernelConnection: Sendable {
 
     /// Creates the connection (no sockets yet: see `connect()`).
     public init(kernelID: String, info: ConnectionInfo, reactor: ZMQReactor, configuration: KernelManagerConfiguration,
-                logger: Logger, onKernelMessage: @escaping @Sendable (KernelChannel, MessagePeek) -> Void) throws(GatewayError) {
+                logger: Logger,
+                onClientMessage: @escaping @Sendable (MessagePeek) -> Void = { _ in },
+                onKernelMessage: @escaping @Sendable (KernelChannel, MessagePeek, String?) -> Void) throws(GatewayError) {
         self.kernelID = kernelID
         self.info = info
         self.reactor = reactor
         self.configuration = configuration
         self.logger = logger
         self.onKernelMessage = onKernelMessage
+        self.onClientMessage = onClientMessage
         do {
             self.signer = try MessageSigner(key: Array(info.key.utf8), scheme: info.signatureScheme)
         } catch {
@@ -195,9 +201,11 @@ public final class KernelConnection: Sendable {
     /// Relays a client's message to the kernel, remembering who asked so the reply goes back to it.
     public func send(_ message: ChannelMessage, from client: ClientConnection) {
         guard message.channel != .iopub else { return }
-        if let msgID = MessagePeek.peek(message.parts).msgID {
+        let peek = MessagePeek.peek(message.parts)
+        if let msgID = peek.msgID {
             remember(msgID: msgID, session: client.sessionID)
         }
+        onClientMessage(peek)
         sendToKernel(message.parts, channel: message.channel)
     }
 
@@ -262,7 +270,7 @@ public final class KernelConnection: Sendable {
             return
         }
         let peek = MessagePeek.peek(parts)
-        onKernelMessage(channel, peek)
+        onKernelMessage(channel, peek, MessagePeek.topLevelString("msg_type", in: parts.parentHeader))
         let message = ChannelMessage(channel: channel, parts: parts)
         if channel == .iopub {
             deliverToAll(message, isStatus: peek.msgType == "status")

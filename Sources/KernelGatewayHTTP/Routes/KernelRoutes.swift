@@ -7,7 +7,7 @@ struct KernelRoutes {
     let manager: KernelManager
     let settings: HTTPServerConfiguration
 
-    func register(on group: RouterGroup<BasicWebSocketRequestContext>) {
+    func register(on group: RouterGroup<GatewayRequestContext>) {
         group.get("api/kernels") { request, _ -> Response in
             guard settings.listKernels else { throw APIError(.forbidden, "Listing kernels is disabled") }
             let user = request.uri.queryParameters.get("user")

@@ -5,13 +5,14 @@ import KernelGateway
 
 /// `/api/kernelspecs` and the kernelspec resource files under `/kernelspecs/{name}/{file}`.
 struct KernelSpecRoutes {
-    let catalog: KernelSpecCatalog
+    let manager: KernelManager
+    var catalog: KernelSpecCatalog { manager.catalog }
     let settings: HTTPServerConfiguration
 
-    func register(on group: RouterGroup<BasicWebSocketRequestContext>) {
+    func register(on group: RouterGroup<GatewayRequestContext>) {
         group.get("api/kernelspecs") { request, _ -> Response in
             let user = request.uri.queryParameters.get("user")
-            let specs = catalog.specs().filter { user == nil || $0.value.allows(user: user) }
+            let specs = catalog.specs().filter { user == nil || manager.allows(user: user, spec: $0.value) }
             let models = specs.mapValues { KernelSpecJSON($0, basePath: settings.basePath) }
             return try jsonResponse(KernelSpecsJSON(default: catalog.defaultKernelName, kernelspecs: models))
         }
@@ -20,7 +21,7 @@ struct KernelSpecRoutes {
             guard let spec = catalog.spec(named: name) ?? catalog.spec(named: name.lowercased()) else {
                 throw GatewayError.noSuchKernelSpec(name: name)
             }
-            if let user = request.uri.queryParameters.get("user"), !spec.allows(user: user) {
+            if let user = request.uri.queryParameters.get("user"), !manager.allows(user: user, spec: spec) {
                 throw GatewayError.userNotAuthorized(user: user, kernelSpec: spec.displayName)
             }
             return try jsonResponse(KernelSpecJSON(spec, basePath: settings.basePath))

@@ -9,7 +9,7 @@ struct ServiceRoutes {
     /// The product version reported by `/api`.
     static let version = "0.1.0"
 
-    func register(on group: RouterGroup<BasicWebSocketRequestContext>) {
+    func register(on group: RouterGroup<GatewayRequestContext>) {
         group.get("api") { _, _ -> Response in
             try jsonResponse(["version": Self.version, "gateway_version": Self.version, "implementation": "elastic-jupyter"])
         }

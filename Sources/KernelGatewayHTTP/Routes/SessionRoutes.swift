@@ -30,7 +30,7 @@ struct SessionRoutes {
         await store.prune(liveKernels: live)
     }
 
-    func register(on group: RouterGroup<BasicWebSocketRequestContext>) {
+    func register(on group: RouterGroup<GatewayRequestContext>) {
         group.get("api/sessions") { _, _ -> Response in
             guard settings.listKernels else { throw APIError(.forbidden, "Listing sessions is disabled") }
             await prune()

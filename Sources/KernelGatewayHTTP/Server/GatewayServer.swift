@@ -22,10 +22,11 @@ public enum GatewayServer {
 
     /// Builds the application.
     public static func makeApplication(
-        settings: HTTPServerConfiguration, manager: KernelManager, logger: Logger,
+        settings: HTTPServerConfiguration, manager: KernelManager, services: [any Service] = [], logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let router = Router(context: BasicWebSocketRequestContext.self)
+        let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: UpgradeErrorMiddleware())
         router.add(middleware: CORSMiddleware(configuration: settings.cors))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthMiddleware(
@@ -33,7 +34,7 @@ public enum GatewayServer {
         let group = router.group(RouterPath(settings.basePath))
         ServiceRoutes(manager: manager).register(on: group)
         KernelRoutes(manager: manager, settings: settings).register(on: group)
-        KernelSpecRoutes(catalog: manager.catalog, settings: settings).register(on: group)
+        KernelSpecRoutes(manager: manager, settings: settings).register(on: group)
         SessionRoutes(manager: manager, store: SessionStore(), settings: settings).register(on: group)
         ChannelsHandler(manager: manager, settings: settings).register(on: router)
 
@@ -56,7 +57,7 @@ public enum GatewayServer {
             router: router,
             server: server,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
-            services: [manager],
+            services: [manager] + services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
             logger: logger)
     }

@@ -11,8 +11,11 @@ struct ChannelsHandler {
     let manager: KernelManager
     let settings: HTTPServerConfiguration
 
-    func register(on router: Router<BasicWebSocketRequestContext>) {
+    func register(on router: Router<GatewayRequestContext>) {
         router.ws(RouterPath(settings.basePath + "api/kernels/{id}/channels")) { request, context in
+            guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+                throw APIError(.badRequest, "Can \"Upgrade\" only to \"WebSocket\"")
+            }
             let id = try context.parameters.require("id")
             let kernel = try await manager.kernel(id)
             guard kernel.connection != nil else {
@@ -40,7 +43,7 @@ struct ChannelsHandler {
     }
 
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
-               context: WebSocketRouterContext<BasicWebSocketRequestContext>) async throws {
+               context: WebSocketRouterContext<GatewayRequestContext>) async throws {
         let logger = context.logger
         guard let id = context.requestContext.parameters.get("id"),
               let kernel = try? await manager.kernel(id),

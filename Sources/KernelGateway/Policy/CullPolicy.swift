@@ -1,0 +1,87 @@
+import Foundation
+import JupyterProtocol
+
+/// Global culling settings (EG's names where EG has them).
+public struct CullConfiguration: Sendable, Equatable {
+    /// Idle seconds after which a kernel is culled; zero = never (EG_CULL_IDLE_TIMEOUT).
+    public var idleTimeout: TimeInterval
+    /// Seconds between culling passes (EG_CULL_INTERVAL).
+    public var interval: TimeInterval
+    /// Cull kernels with open WebSockets too (EG_CULL_CONNECTED).
+    public var cullConnected: Bool
+    /// Cull kernels that are busy too.
+    public var cullBusy: Bool
+    /// Cull any kernel older than this many seconds, even active; zero = never (as JupyterHub's culler).
+    public var maxAge: TimeInterval
+
+    /// Creates a configuration; culling is off by default.
+    public init(idleTimeout: TimeInterval = 0, interval: TimeInterval = 60, cullConnected: Bool = false,
+                cullBusy: Bool = false, maxAge: TimeInterval = 0) {
+        self.idleTimeout = idleTimeout
+        self.interval = interval
+        self.cullConnected = cullConnected
+        self.cullBusy = cullBusy
+        self.maxAge = maxAge
+    }
+
+    /// The settings for one kernelspec: `metadata.elastic_jupyter.cull_idle_timeout` (seconds),
+    /// `cull_connected` and `cull_busy` in its kernel.json override the global ones.
+    public func applying(overridesOf spec: KernelSpec) -> CullConfiguration {
+        guard case .object(let ours)? = spec.metadata["elastic_jupyter"] else { return self }
+        var result = self
+        if let timeout = ours["cull_idle_timeout"]?.doubleValue, timeout >= 0 { result.idleTimeout = timeout }
+        if let connected = ours["cull_connected"]?.boolValue { result.cullConnected = connected }
+        if let busy = ours["cull_busy"]?.boolValue { result.cullBusy = busy }
+        return result
+    }
+}
+
+/// What the culler knows about one kernel at one instant.
+public struct CullCandidate: Sendable, Equatable {
+    public var phase: KernelPhase
+    public var executionState: String
+    public var connections: Int
+    public var lastActivity: Date
+    public var createdAt: Date
+
+    public init(phase: KernelPhase, executionState: String, connections: Int, lastActivity: Date, createdAt: Date) {
+        self.phase = phase
+        self.executionState = executionState
+        self.connections = connections
+        self.lastActivity = lastActivity
+        self.createdAt = createdAt
+    }
+}
+
+/// The culling decision, a pure function of the settings, the kernel and the time.
+public enum CullPolicy {
+    /// The outcome for one kernel.
+    public enum Decision: Sendable, Equatable {
+        case keep
+        case cull(reason: String)
+    }
+
+    /// Decides whether to cull. Kernels that are starting, restarting or shutting down are never culled.
+    public static func decide(_ kernel: CullCandidate, configuration: CullConfiguration, now: Date) -> Decision {
+        switch kernel.phase {
+        case .starting, .restarting, .shuttingDown, .terminated: return .keep
+        case .running, .dead: break
+        }
+        if configuration.maxAge > 0 {
+            let age = now.timeIntervalSince(kernel.createdAt)
+            if age >= configuration.maxAge {
+                return .cull(reason: "older than the maximum age of \(format(configuration.maxAge)) (age \(format(age)))")
+            }
+        }
+        guard configuration.idleTimeout > 0 else { return .keep }
+        if kernel.connections > 0 && !configuration.cullConnected { return .keep }
+        if kernel.executionState == "busy" && !configuration.cullBusy { return .keep }
+        let idle = now.timeIntervalSince(kernel.lastActivity)
+        guard idle >= configuration.idleTimeout else { return .keep }
+        return .cull(reason: "idle for \(format(idle)) (timeout \(format(configuration.idleTimeout)), \(kernel.connections) connection(s), \(kernel.executionState))")
+    }
+
+    static func format(_ seconds: TimeInterval) -> String {
+        String(format: "%.1fs", seconds)
+    }
+}

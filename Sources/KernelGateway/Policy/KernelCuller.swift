@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Culls idle (or too old) kernels every `interval`, so their CPU, memory and GPUs go back. A culled
+/// kernel is shut down exactly like DELETE; its clients get a `dead` status and a clean close.
+public struct KernelCuller: Service {
+    let manager: KernelManager
+    let configuration: CullConfiguration
+    let logger: Logger
+
+    /// Creates a culler for a manager (whose clock it uses).
+    public init(manager: KernelManager, configuration: CullConfiguration, logger: Logger) {
+        self.manager = manager
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let interval = Duration.milliseconds(Int64(max(0.05, configuration.interval) * 1000))
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: interval) } catch { return }
+                await cullOnce()
+            }
+        }
+    }
+
+    /// One culling pass. Returns the ids of the kernels culled.
+    @discardableResult
+    public func cullOnce() async -> [String] {
+        let now = manager.now()
+        var culled: [String] = []
+        for kernel in await manager.allKernels() {
+            let settings = configuration.applying(overridesOf: kernel.spec)
+            let decision = CullPolicy.decide(kernel.cullCandidate(), configuration: settings, now: now)
+            guard case .cull(let reason) = decision else { continue }
+            logger.notice("culling kernel", metadata: [
+                "kernel_id": "\(kernel.id)", "kernelspec": "\(kernel.spec.name)", "user": "\(kernel.user ?? "-")",
+                "reason": "\(reason)",
+            ])
+            do {
+                try await manager.cull(kernel.id, reason: "Kernel culled: \(reason)")
+                culled.append(kernel.id)
+            } catch {
+                logger.warning("culling failed", metadata: ["kernel_id": "\(kernel.id)", "error": "\(error)"])
+            }
+        }
+        return culled
+    }
+}
