@@ -58,8 +58,9 @@ struct KernelEnvironmentTests {
         #expect(throws: GatewayError.self) {
             _ = try WorkingDirectory.resolve(notebookPath: "../../etc/passwd.ipynb", kernelWorkingDir: nil, root: root)
         }
-        #expect(throws: GatewayError.self) {
-            _ = try WorkingDirectory.resolve(notebookPath: nil, kernelWorkingDir: "/etc", root: root)
-        }
+        // jupyter_server's KERNEL_WORKING_DIR: used inside the root, ignored (root) outside it.
+        #expect(try WorkingDirectory.resolve(notebookPath: nil, kernelWorkingDir: "/etc", root: root) == real)
+        #expect(try WorkingDirectory.resolve(notebookPath: nil, kernelWorkingDir: real + "/sub", root: root) == real + "/sub")
+        #expect(try WorkingDirectory.resolve(notebookPath: nil, kernelWorkingDir: real + "/sub/../..", root: root) == real)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KubernetesAPI
+import Synchronization
 
 /// A temporary directory removed at the end of `body`.
 func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
@@ -70,4 +71,20 @@ func eventually(
 struct TimedOut: Error, CustomStringConvertible {
     var what: String
     var description: String { "timed out waiting for \(what)" }
+}
+
+/// A lock-protected value that closures can share (Mutex itself cannot be captured by escaping closures).
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) {
+        mutex = Mutex(value)
+    }
+
+    var value: Value { mutex.withLock { $0 } }
+
+    @discardableResult
+    func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T {
+        mutex.withLock { body(&$0) }
+    }
 }
