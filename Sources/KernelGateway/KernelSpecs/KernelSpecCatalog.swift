@@ -99,7 +99,7 @@ public final class KernelSpecCatalog: Sendable {
         }
         let json: JSONValue
         do {
-            json = try JSONDecoder().decode(JSONValue.self, from: data)
+            json = try JSONValue.parse(Array(data))
         } catch {
             throw KernelSpecError("invalid JSON in \(file): \(error)")
         }

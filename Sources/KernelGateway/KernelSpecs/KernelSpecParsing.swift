@@ -92,7 +92,7 @@ extension KernelSpec {
     static func userList(_ value: JSONValue?, field: String) throws(KernelSpecError) -> Set<String>? {
         let parts: [String]
         switch value {
-        case nil, .null?: return nil
+        case .none, .some(.null): return nil
         case .string(let text)?: parts = text.split(separator: ",").map(String.init)
         case .array?: parts = try stringArray(value, field: field) ?? []
         default: throw KernelSpecError("\(field) must be a comma-separated string")
@@ -107,7 +107,7 @@ extension KernelSpec {
 
     private static func string(_ value: JSONValue?, field: String) throws(KernelSpecError) -> String? {
         switch value {
-        case nil, .null?: return nil
+        case .none, .some(.null): return nil
         case .string(let text)?: return text
         default: throw KernelSpecError("\(field) must be a string")
         }
@@ -115,7 +115,7 @@ extension KernelSpec {
 
     private static func object(_ value: JSONValue?, field: String) throws(KernelSpecError) -> [String: JSONValue]? {
         switch value {
-        case nil, .null?: return nil
+        case .none, .some(.null): return nil
         case .object(let dict)?: return dict
         default: throw KernelSpecError("\(field) must be an object")
         }
@@ -123,7 +123,7 @@ extension KernelSpec {
 
     private static func stringArray(_ value: JSONValue?, field: String) throws(KernelSpecError) -> [String]? {
         switch value {
-        case nil, .null?: return nil
+        case .none, .some(.null): return nil
         case .array(let items)?:
             var result: [String] = []
             for item in items {
