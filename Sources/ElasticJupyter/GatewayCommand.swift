@@ -59,6 +59,14 @@ struct GatewayCommand: AsyncParsableCommand {
     var maxKernelsPerUser: String?
     @Option(name: .customLong("authorized-users"), help: "Users allowed (EG_AUTHORIZED_USERS).") var authorizedUsers: String?
     @Option(name: .customLong("unauthorized-users"), help: "Users refused (EG_UNAUTHORIZED_USERS).") var unauthorizedUsers: String?
+    @Option(help: "Namespace of kernel pods (EG_NAMESPACE).") var namespace: String?
+    @Option(name: .customLong("gateway-name"), help: "Gateway instance name (EG_NAME).") var gatewayName: String?
+    @Option(name: .customLong("kernel-image"), help: "Default kernel image (EG_KERNEL_IMAGE).") var kernelImage: String?
+    @Option(name: .customLong("kernel-service-account"), help: "Kernel pods' service account (EJ_KERNEL_SERVICE_ACCOUNT).")
+    var kernelServiceAccount: String?
+    @Option(name: .customLong("workspace-claim"), help: "Shared workspace PVC (EJ_WORKSPACE_CLAIM).") var workspaceClaim: String?
+    @Flag(name: .customLong("kubernetes"), inversion: .prefixedNo, help: "Use a cluster configuration when one exists (EJ_KUBERNETES).")
+    var kubernetes: Bool?
     @Option(name: .customLong("runtime-dir"), help: "Directory for connection files (EJ_RUNTIME_DIR).") var runtimeDir: String?
     @Flag(name: .customLong("print-settings-table"), help: "Print the settings table (Markdown) and exit.")
     var printSettingsTable = false
@@ -76,6 +84,8 @@ struct GatewayCommand: AsyncParsableCommand {
             ("max-body-size", maxBodySize), ("ws-ping-interval", pingInterval), ("runtime-dir", runtimeDir),
             ("cull-idle-timeout", cullIdleTimeout), ("cull-interval", cullInterval), ("cull-connected", cullConnected.map { String($0) }),
             ("cull-busy", cullBusy.map { String($0) }), ("cull-max-age", cullMaxAge), ("max-kernels", maxKernels),
+            ("namespace", namespace), ("gateway-name", gatewayName), ("kernel-image", kernelImage),
+            ("kernel-service-account", kernelServiceAccount), ("workspace-claim", workspaceClaim), ("kubernetes", kubernetes.map { String($0) }),
             ("max-kernels-per-user", maxKernelsPerUser), ("authorized-users", authorizedUsers), ("unauthorized-users", unauthorizedUsers),
         ]
         for (key, value) in pairs { if let value { flags[key] = value } }

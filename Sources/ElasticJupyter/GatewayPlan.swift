@@ -1,5 +1,7 @@
 import Foundation
 import KernelGateway
+import KubernetesAPI
+import ServiceLifecycle
 import KernelGatewayHTTP
 import Logging
 import ZeroMQ
@@ -11,6 +13,8 @@ struct GatewayPlan {
     var catalog: KernelSpecCatalogConfiguration
     var runtimeDirectory: String
     var cull: CullConfiguration
+    var kubernetes: (client: KubernetesConfiguration, provisioner: KubernetesProvisionerConfiguration)?
+    var kubernetesProblem: String?
     var logLevel: Logger.Level
 
     init(resolved: SettingsResolver, environment: [String: String]) throws {
@@ -66,6 +70,28 @@ struct GatewayPlan {
             allowedKernels: allowed.isEmpty ? nil : Set(allowed),
             defaultKernelName: resolved.string("default-kernel"))
         runtimeDirectory = resolved.value("runtime-dir") ?? LocalProcessProvisioner.defaultRuntimeDirectory()
+        if try resolved.bool("kubernetes") {
+            do {
+                let client = try KubernetesConfiguration.load(environment: environment)
+                let image = resolved.string("kernel-image")
+                let claim = resolved.string("workspace-claim")
+                kubernetes = (client, KubernetesProvisionerConfiguration(
+                    namespace: resolved.value("namespace") ?? client.namespace,
+                    gatewayName: resolved.string("gateway-name"),
+                    kernelServiceAccount: resolved.string("kernel-service-account"),
+                    defaultImage: image.isEmpty ? nil : image,
+                    workspaceClaim: claim.isEmpty ? nil : claim))
+                // Inside a cluster the default kernel is a pod, unless configured otherwise.
+                if environment["KUBERNETES_SERVICE_HOST"] != nil, resolved.flags["default-kernel"] == nil,
+                   environment["EG_DEFAULT_KERNEL_NAME"] == nil {
+                    catalog.defaultKernelName = "python_kubernetes"
+                }
+            } catch KubernetesConfigurationError.noKubeconfig {
+                kubernetes = nil
+            } catch {
+                kubernetesProblem = "\(error)"
+            }
+        }
     }
 
     static func logLevel(_ text: String) throws -> Logger.Level {
@@ -94,13 +120,33 @@ struct GatewayPlan {
             return logger
         }()
         let catalog = KernelSpecCatalog(configuration: catalog, logger: logger)
-        let provisioner = try LocalProcessProvisioner(runtimeDirectory: runtimeDirectory, logger: logger)
+        var provisioners: [ProvisionerKind: any Provisioner] = [
+            .local: try LocalProcessProvisioner(runtimeDirectory: runtimeDirectory, logger: logger)
+        ]
+        var services: [any Service] = []
+        var kubernetesClient: KubernetesClient?
+        if let problem = kubernetesProblem {
+            logger.warning("no usable Kubernetes configuration: pod kernelspecs are not offered", metadata: ["reason": "\(problem)"])
+        }
+        if let kubernetes {
+            let client = try KubernetesClient(configuration: kubernetes.client, logger: logger)
+            kubernetesClient = client
+            let tracker = KernelPodTracker(client: client, configuration: kubernetes.provisioner, logger: logger)
+            services.append(tracker)
+            provisioners[.kubernetes] = KubernetesPodProvisioner(
+                client: client, tracker: tracker, configuration: kubernetes.provisioner, logger: logger)
+            logger.info("kernels may run as pods", metadata: [
+                "server": "\(kubernetes.client.server)", "namespace": "\(kubernetes.provisioner.namespace)",
+                "gateway": "\(kubernetes.provisioner.gatewayName)",
+            ])
+        }
+        let router = ProvisionerRouter(provisioners)
         let reactor = ZMQReactor(name: "zmq-relay")
-        let manager = KernelManager(catalog: catalog, provisioner: provisioner, configuration: self.manager,
-                                    reactor: reactor, logger: logger)
+        let manager = KernelManager(catalog: catalog, provisioner: router, configuration: self.manager,
+                                    reactor: reactor, logger: logger, availableProvisioners: router.kinds)
         let http = self.http
         let culler = KernelCuller(manager: manager, configuration: cull, logger: logger)
-        let app = try GatewayServer.makeApplication(settings: http, manager: manager, services: [culler], logger: logger) { port in
+        let app = try GatewayServer.makeApplication(settings: http, manager: manager, services: services + [culler], logger: logger) { port in
             logger.info("elastic-jupyter gateway listening", metadata: [
                 "url": "\(http.certificateFile == nil ? "http" : "https")://\(http.host):\(port)\(http.basePath)",
                 "kernelspecs": "\(catalog.specs().keys.sorted().joined(separator: ","))",
@@ -108,5 +154,6 @@ struct GatewayPlan {
         }
         defer { try? FileManager.default.removeItem(atPath: runtimeDirectory) }
         try await app.runService()
+        try? await kubernetesClient?.shutdown()
     }
 }

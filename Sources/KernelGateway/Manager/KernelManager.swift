@@ -20,10 +20,14 @@ public actor KernelManager: Service {
     private nonisolated let jobs: AsyncStream<@Sendable () async -> Void>
     private nonisolated let jobContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
     private var ready = false
+    /// The provisioner kinds this gateway can launch: kernelspecs of other kinds are not listed.
+    public nonisolated let availableProvisioners: Set<ProvisionerKind>
 
     /// Creates a manager.
     public init(catalog: KernelSpecCatalog, provisioner: any Provisioner, configuration: KernelManagerConfiguration,
-                reactor: ZMQReactor, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+                reactor: ZMQReactor, logger: Logger, availableProvisioners: Set<ProvisionerKind> = [.local],
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.availableProvisioners = availableProvisioners
         self.catalog = catalog
         self.provisioner = provisioner
         self.configuration = configuration
@@ -75,6 +79,16 @@ public actor KernelManager: Service {
 
     // MARK: Queries
 
+    /// The kernelspecs this gateway can launch (pod kernelspecs only when a cluster is configured).
+    public nonisolated func visibleSpecs() -> [String: KernelSpec] {
+        catalog.specs().filter { availableProvisioners.contains($0.value.provisioner) }
+    }
+
+    /// One launchable kernelspec by name.
+    public nonisolated func visibleSpec(named name: String) -> KernelSpec? {
+        catalog.spec(named: name).flatMap { availableProvisioners.contains($0.provisioner) ? $0 : nil }
+    }
+
     /// Every kernel that is not terminated.
     public func allKernels() -> [ManagedKernel] { Array(kernels.values) }
 
@@ -98,7 +112,7 @@ public actor KernelManager: Service {
     public func start(_ request: StartRequest) async throws(GatewayError) -> KernelModel {
         guard ready else { throw .kernelUnavailable(id: "-", state: "not ready: the gateway is stopping") }
         let name = request.kernelName ?? catalog.defaultKernelName
-        guard let spec = catalog.spec(named: name) else { throw .noSuchKernelSpec(name: name) }
+        guard let spec = visibleSpec(named: name) else { throw .noSuchKernelSpec(name: name) }
         let clientVariables = try KernelEnvironment.acceptedClientVariables(request.environment ?? [:], configuration: configuration)
         let user = clientVariables["KERNEL_USERNAME"]
         guard configuration.limits.allows(user: user, spec: spec) else {
@@ -145,14 +159,25 @@ public actor KernelManager: Service {
         var context = kernel.launchContext
         context.reuseConnection = reuse
         let provisioned: any ProvisionedKernel
+        context.launchTimeout = effectiveLaunchTimeout(context)
         do {
             provisioned = try await provisioner.launch(context)
         } catch {
+            if case .refused(let refusal) = error { throw refusal }
             throw .launchFailed(error.description)
         }
         let connection: KernelConnection
         if let existing = kernel.connection {
             connection = existing
+            if existing.info != provisioned.connectionInfo {
+                do {
+                    try await existing.reconnect(to: provisioned.connectionInfo)
+                } catch {
+                    await provisioned.terminate(grace: .seconds(1))
+                    await provisioned.cleanUp()
+                    throw error
+                }
+            }
         } else {
             do {
                 connection = try KernelConnection(
@@ -181,7 +206,7 @@ public actor KernelManager: Service {
             await self.processExited(kernel, generation: generation, exit: exit)
         }
         do {
-            try await waitUntilReady(connection: connection, process: provisioned, timeout: configuration.launchTimeout)
+            try await waitUntilReady(connection: connection, process: provisioned, timeout: context.launchTimeout)
         } catch {
             await provisioned.terminate(grace: .seconds(1))
             await provisioned.cleanUp()
@@ -192,6 +217,13 @@ public actor KernelManager: Service {
             throw error
         }
         _ = kernel.handle(.ready(at: now()))
+    }
+
+    /// The gateway's launch timeout, or the client's `KERNEL_LAUNCH_TIMEOUT` when that is lower.
+    private nonisolated func effectiveLaunchTimeout(_ context: LaunchContext) -> Duration {
+        let maximum = configuration.launchTimeout
+        guard let text = context.environment["KERNEL_LAUNCH_TIMEOUT"], let seconds = Double(text), seconds > 0 else { return maximum }
+        return min(maximum, .milliseconds(Int64(seconds * 1000)))
     }
 
     /// Sends `kernel_info_request` (repeated, the kernel may still be binding its sockets) until a reply
@@ -286,7 +318,7 @@ public actor KernelManager: Service {
         guard kernel.phase == .running, let process = kernel.process else {
             throw .kernelUnavailable(id: id, state: kernel.model().executionState)
         }
-        switch kernel.spec.interruptMode {
+        switch process.supportsSignals ? kernel.spec.interruptMode : .message {
         case .signal:
             do { try await process.interruptBySignal() } catch { throw .internalError("Interrupt failed: \(error)") }
         case .message:
@@ -308,6 +340,21 @@ public actor KernelManager: Service {
         case .proceedWithRestart: break
         case .reject(let reason): throw .kernelUnavailable(id: id, state: reason)
         default: throw .kernelUnavailable(id: id, state: kernel.model().executionState)
+        }
+        if let process = kernel.process, !process.hasExited, process.restartsInPlace, let connection = kernel.connection {
+            // A new kernel process in the same pod: the pod (and its GPU) stays.
+            let request = MessageFactory.make(msgType: "shutdown_request", content: ["restart": .bool(true)], session: "gateway-\(id)")
+            _ = try? await connection.request(request, channel: .control, timeout: configuration.shutdownGracePeriod)
+            try? await Task.sleep(for: .milliseconds(300))
+            do {
+                try await waitUntilReady(connection: connection, process: process, timeout: effectiveLaunchTimeout(kernel.launchContext))
+                _ = kernel.handle(.ready(at: now()))
+                kernel.state.withLock { $0.reason = nil }
+                logger.info("kernel restarted in place", metadata: ["kernel_id": "\(id)"])
+                return kernel.model()
+            } catch {
+                logger.warning("in-place restart failed, relaunching", metadata: ["kernel_id": "\(id)", "error": "\(error)"])
+            }
         }
         if let process = kernel.process {
             await stopProcess(kernel, process: process, restart: true)

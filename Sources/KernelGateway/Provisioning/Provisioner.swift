@@ -14,6 +14,8 @@ public struct LaunchContext: Sendable {
     public var user: String?
     /// Connection info to reuse (on restart), so that the gateway's sockets stay connected.
     public var reuseConnection: ConnectionInfo?
+    /// How long the launch may take (the gateway's maximum, or the client's `KERNEL_LAUNCH_TIMEOUT` when lower).
+    public var launchTimeout: Duration = .seconds(60)
 
     /// Creates a launch context.
     public init(kernelID: String, spec: KernelSpec, environment: [String: String], workingDirectory: String,
@@ -49,10 +51,13 @@ public enum KernelExit: Sendable, Equatable, CustomStringConvertible {
 public enum ProvisionerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kernel could not be launched; the text says why.
     case launchFailed(String)
+    /// The request itself is refused (bad or forbidden values), with the error to report.
+    case refused(GatewayError)
 
     public var description: String {
         switch self {
         case .launchFailed(let text): return text
+        case .refused(let error): return error.description
         }
     }
 }
@@ -81,4 +86,13 @@ public protocol ProvisionedKernel: Sendable {
     var hasExited: Bool { get }
     /// Removes what the launch left behind (connection file, Secret...). Idempotent.
     func cleanUp() async
+    /// Whether a restart can start a new kernel process in place (same pod) instead of a new launch.
+    var restartsInPlace: Bool { get }
+    /// Whether signals reach the kernel (otherwise interrupts go as `interrupt_request` on control).
+    var supportsSignals: Bool { get }
+}
+
+extension ProvisionedKernel {
+    public var restartsInPlace: Bool { false }
+    public var supportsSignals: Bool { true }
 }

@@ -13,7 +13,9 @@ import ZeroMQ
 public final class KernelConnection: Sendable {
     /// The kernel this connection belongs to.
     public let kernelID: String
-    let info: ConnectionInfo
+    private let currentInfo: Mutex<ConnectionInfo>
+    /// Where the kernel's sockets are (changes when a pod kernel is relaunched elsewhere).
+    public var info: ConnectionInfo { currentInfo.withLock { $0 } }
     let signer: MessageSigner
     let reactor: ZMQReactor
     let logger: Logger
@@ -59,7 +61,7 @@ public final class KernelConnection: Sendable {
                 onClientMessage: @escaping @Sendable (MessagePeek) -> Void = { _ in },
                 onKernelMessage: @escaping @Sendable (KernelChannel, MessagePeek, String?) -> Void) throws(GatewayError) {
         self.kernelID = kernelID
-        self.info = info
+        self.currentInfo = Mutex(info)
         self.reactor = reactor
         self.configuration = configuration
         self.logger = logger
@@ -72,8 +74,23 @@ public final class KernelConnection: Sendable {
         }
     }
 
+    /// Points the sockets at a new address (same key and ports), keeping every attached client.
+    public func reconnect(to newInfo: ConnectionInfo) async throws(GatewayError) {
+        let old = sockets.withLock { value -> Sockets? in
+            let old = value
+            value = nil
+            return old
+        }
+        if let old {
+            for id in [old.shell, old.control, old.stdin, old.iopub, old.hb] { reactor.close(id) }
+        }
+        currentInfo.withLock { $0 = newInfo }
+        try await connect()
+    }
+
     /// Opens the five sockets.
     public func connect() async throws(GatewayError) {
+        let info = self.info
         let identity = Array("ej-\(UUID().uuidString.lowercased())".utf8)
         let dealerOptions = ZMQSocketOptions(identity: identity)
         do {
@@ -100,6 +117,7 @@ public final class KernelConnection: Sendable {
     }
 
     func endpoint(_ port: Int) -> String {
+        let info = self.info
         let host = info.ip == "0.0.0.0" ? "127.0.0.1" : info.ip
         return "\(info.transport)://\(host):\(port)"
     }
@@ -356,7 +374,7 @@ public final class KernelConnection: Sendable {
     func replaceHeartbeatSocket() async {
         guard let old = sockets.withLock({ $0?.hb }) else { return }
         reactor.close(old)
-        guard let fresh = try? await reactor.open(.req, endpoint: endpoint(info.hbPort), onMessage: { [self] _ in
+        guard let fresh = try? await reactor.open(.req, endpoint: endpoint(self.info.hbPort), onMessage: { [self] _ in
             self.handleHeartbeatReply()
         }) else { return }
         let keep = sockets.withLock { sockets -> Bool in

@@ -12,13 +12,13 @@ struct KernelSpecRoutes {
     func register(on group: RouterGroup<GatewayRequestContext>) {
         group.get("api/kernelspecs") { request, _ -> Response in
             let user = request.uri.queryParameters.get("user")
-            let specs = catalog.specs().filter { user == nil || manager.allows(user: user, spec: $0.value) }
+            let specs = manager.visibleSpecs().filter { user == nil || manager.allows(user: user, spec: $0.value) }
             let models = specs.mapValues { KernelSpecJSON($0, basePath: settings.basePath) }
             return try jsonResponse(KernelSpecsJSON(default: catalog.defaultKernelName, kernelspecs: models))
         }
         group.get("api/kernelspecs/{name}") { request, context -> Response in
             let name = try context.parameters.require("name")
-            guard let spec = catalog.spec(named: name) ?? catalog.spec(named: name.lowercased()) else {
+            guard let spec = manager.visibleSpec(named: name) ?? manager.visibleSpec(named: name.lowercased()) else {
                 throw GatewayError.noSuchKernelSpec(name: name)
             }
             if let user = request.uri.queryParameters.get("user"), !manager.allows(user: user, spec: spec) {

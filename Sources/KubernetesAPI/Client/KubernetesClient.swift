@@ -61,6 +61,7 @@ public final class KubernetesClient: Sendable {
     ///   - retryPolicy: Retry policy.
     ///   - logger: Logger.
     ///   - body: Work with the client.
+    @discardableResult
     public static func withClient<Result: Sendable>(
         configuration: KubernetesConfiguration,
         retryPolicy: RetryPolicy = .default,

@@ -1,8 +1,9 @@
 /// When and how long to wait before retrying a failed request.
 ///
-/// Retried: 429 and 5xx responses and connection failures, for idempotent requests (GET, PUT, PATCH,
-/// DELETE). POST (create) is retried only on 429 and 503, which the API server sends before processing.
-/// A 401 with a token file is retried once after re-reading the token.
+/// Retried: 429 and 5xx responses, connection failures and client-side timeouts, for idempotent requests
+/// (GET, PUT, PATCH, DELETE). POST (create) is retried only on 429 and 503, which the API server sends
+/// before processing. A 401 with a token file is retried once after re-reading the token. Each attempt has
+/// the full request deadline, so the worst case is about `maxAttempts ×` that deadline plus the delays.
 public struct RetryPolicy: Sendable, Hashable {
     /// Total attempts including the first. Default 5.
     public var maxAttempts: Int

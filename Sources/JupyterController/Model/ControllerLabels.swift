@@ -1,0 +1,60 @@
+/// Label, annotation and finalizer names the controller writes and selects on.
+public enum ControllerLabels {
+    /// `app.kubernetes.io/name`: always `elastic-jupyter`.
+    public static let name = "app.kubernetes.io/name"
+    /// `app.kubernetes.io/component`: `gateway`, `notebook` or `kernel`.
+    public static let component = "app.kubernetes.io/component"
+    /// `app.kubernetes.io/instance`: the custom resource's name.
+    public static let instance = "app.kubernetes.io/instance"
+    /// `app.kubernetes.io/managed-by`: ``managerName`` on every child.
+    public static let managedBy = "app.kubernetes.io/managed-by"
+    /// The gateway instance (the gateway's `EG_NAME`); kernel pods carry it too.
+    public static let gateway = "elastic-jupyter.io/gateway"
+    /// The notebook; kernel pods carry it (from `KERNEL_NOTEBOOK`).
+    public static let notebook = "elastic-jupyter.io/notebook"
+    /// The user of a kernel pod.
+    public static let user = "elastic-jupyter.io/user"
+
+    /// Value of `app.kubernetes.io/name`.
+    public static let appName = "elastic-jupyter"
+    /// Value of `app.kubernetes.io/managed-by`, and the source component of Events.
+    public static let managerName = "elastic-jupyter-controller"
+
+    /// Annotation holding the hash of what the controller last applied to a child.
+    public static let appliedHashAnnotation = "elastic-jupyter.io/applied-hash"
+    /// Pod-template annotation holding a hash of the Secrets a pod reads at start (a change rolls the pods).
+    public static let configHashAnnotation = "elastic-jupyter.io/config-hash"
+
+    /// Finalizer on a JupyterGateway: its kernel pods are deleted before it goes.
+    public static let gatewayFinalizer = "elastic-jupyter.io/kernel-pods"
+    /// Finalizer on a JupyterNotebook: its kernels are shut down before it goes.
+    public static let notebookFinalizer = "elastic-jupyter.io/notebook-kernels"
+
+    /// Selector of every child the controller manages.
+    public static var managedSelector: String { "\(managedBy)=\(managerName)" }
+    /// Selector of every kernel pod.
+    public static var kernelPodSelector: String { "\(component)=kernel" }
+
+    /// A valid label value: at most 63 characters of `[A-Za-z0-9-_.]`, starting and ending alphanumeric
+    /// (the same rule the gateway applies to `EG_NAME` and `KERNEL_NOTEBOOK`).
+    public static func labelValue(_ text: String) -> String {
+        let allowed = text.map { character -> Character in
+            character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_"
+                || character == ".") ? character : "-"
+        }
+        var value = String(String(allowed).prefix(63))
+        while let first = value.first, !(first.isLetter || first.isNumber) { value.removeFirst() }
+        while let last = value.last, !(last.isLetter || last.isNumber) { value.removeLast() }
+        return value
+    }
+
+    /// The selector of one gateway's kernel pods (its instance label only).
+    public static func kernelPodSelector(gateway: String) -> String {
+        "\(component)=kernel,\(self.gateway)=\(labelValue(gateway))"
+    }
+
+    /// The selector of one notebook's kernel pods on a gateway.
+    public static func kernelPodSelector(gateway: String, notebook: String) -> String {
+        kernelPodSelector(gateway: gateway) + ",\(self.notebook)=\(labelValue(notebook))"
+    }
+}

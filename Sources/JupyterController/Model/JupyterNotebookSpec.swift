@@ -1,0 +1,82 @@
+import KubernetesAPI
+
+/// `spec` of a JupyterNotebook: elastic-jupyter-operator's fields plus ours.
+public struct JupyterNotebookSpec: Codable, Sendable, Hashable {
+    /// The JupyterGateway running the kernels; `nil` runs kernels inside the notebook pod.
+    public var gateway: ObjectReference?
+    /// A `PodTemplateSpec` merged into the notebook pod.
+    public var template: KubeJSON?
+    /// JupyterLab image.
+    public var image: String?
+    /// Image pull policy of the JupyterLab container.
+    public var imagePullPolicy: String?
+    /// CPU request.
+    public var cpu: IntOrString?
+    /// Memory request (and limit).
+    public var memory: IntOrString?
+    /// Full `ResourceRequirements` of the JupyterLab container.
+    public var resources: KubeJSON?
+    /// The notebook's user (`KERNEL_USERNAME`); default the notebook's name.
+    public var user: String?
+    /// JupyterLab's token.
+    public var auth: Auth?
+    /// The persistent work directory.
+    public var storage: Storage?
+    /// Service type and annotations.
+    public var service: ServiceSettings?
+
+    /// Creates an empty spec (all defaults).
+    public init() {}
+
+    /// JupyterLab's own authentication.
+    public struct Auth: Codable, Sendable, Hashable {
+        /// `enable` (default) or `disable`.
+        public var mode: String?
+        /// A fixed token.
+        public var token: String?
+        /// An existing Secret whose key `token` holds the token.
+        public var secretName: String?
+
+        /// Creates settings.
+        public init(mode: String? = nil, token: String? = nil, secretName: String? = nil) {
+            self.mode = mode
+            self.token = token
+            self.secretName = secretName
+        }
+    }
+
+    /// The work-directory volume.
+    public struct Storage: Codable, Sendable, Hashable {
+        /// Whether a volume is attached. Default `true`.
+        public var enabled: Bool?
+        /// Requested size. Default `10Gi`.
+        public var size: IntOrString?
+        /// Storage class (cluster default when unset).
+        public var storageClassName: String?
+        /// Access modes. Default `[ReadWriteOnce]`.
+        public var accessModes: [String]?
+        /// An existing claim to re-attach instead of `<name>-work`.
+        public var existingClaim: String?
+        /// Mount path. Default `/home/jovyan/work`.
+        public var mountPath: String?
+        /// `Retain` (default: the claim outlives the notebook) or `Delete`.
+        public var reclaimPolicy: String?
+
+        /// Creates settings.
+        public init(enabled: Bool? = nil, size: IntOrString? = nil, existingClaim: String? = nil, reclaimPolicy: String? = nil) {
+            self.enabled = enabled
+            self.size = size
+            self.existingClaim = existingClaim
+            self.reclaimPolicy = reclaimPolicy
+        }
+    }
+}
+
+extension JupyterNotebookSpec {
+    /// Port of JupyterLab (container and Service).
+    public static let port = 8888
+    /// Schema default of `storage.size`.
+    public static let defaultStorageSize = "10Gi"
+    /// Schema default of `storage.mountPath`.
+    public static let defaultMountPath = "/home/jovyan/work"
+}

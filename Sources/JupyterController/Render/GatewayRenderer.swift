@@ -1,0 +1,205 @@
+import KubernetesAPI
+
+/// What a gateway's rendering needs besides the gateway itself.
+public struct GatewayRenderInput: Sendable {
+    /// The gateway.
+    public var gateway: JupyterGateway
+    /// JupyterKernelSpecs of the gateway's namespace, by name.
+    public var kernelSpecs: [String: JupyterKernelSpec]
+    /// JupyterKernelTemplates, by key.
+    public var kernelTemplates: [ObjectKey: KubeObject]
+    /// The auth token to keep in the generated Secret; `nil` when the spec names its own Secret.
+    public var authToken: String?
+    /// Images.
+    public var settings: RenderSettings
+
+    /// Creates an input.
+    public init(
+        gateway: JupyterGateway, kernelSpecs: [String: JupyterKernelSpec] = [:],
+        kernelTemplates: [ObjectKey: KubeObject] = [:], authToken: String?, settings: RenderSettings = RenderSettings()
+    ) {
+        self.gateway = gateway
+        self.kernelSpecs = kernelSpecs
+        self.kernelTemplates = kernelTemplates
+        self.authToken = authToken
+        self.settings = settings
+    }
+}
+
+/// Everything a gateway should have.
+public struct GatewayRendering: Sendable {
+    /// Children to create or update.
+    public var children: [DesiredChild]
+    /// Optional children to delete.
+    public var absent: [AbsentChild]
+    /// Kernelspecs offered (names in the ConfigMap).
+    public var kernelSpecNames: [String]
+    /// JupyterKernelSpecs listed in `spec.kernels` that do not exist.
+    public var missingKernelSpecs: [String]
+    /// JupyterKernelTemplates referenced by kernelspecs that do not exist (`namespace/name`).
+    public var missingTemplates: [String]
+    /// The gateway URL inside the cluster.
+    public var url: String
+    /// The Secret holding the auth token.
+    public var authSecretName: String
+    /// Key of the token in that Secret.
+    public var authSecretKey: String
+}
+
+/// Pure rendering of a JupyterGateway's children: ServiceAccounts, Role, RoleBinding, NetworkPolicy,
+/// kernelspec ConfigMap, auth Secret, Deployment, Service and the optional Ingress.
+public struct GatewayRenderer: Sendable {
+    /// Where the kernelspec ConfigMap is mounted (`EJ_KERNELSPECS_DIRS`).
+    public static let kernelSpecsPath = "/etc/elastic-jupyter/kernelspecs"
+    /// Where the TLS Secret is mounted.
+    public static let tlsPath = "/etc/elastic-jupyter/tls"
+
+    let input: GatewayRenderInput
+    let names: GatewayNames
+    let factory: ObjectFactory
+
+    /// Creates a renderer.
+    /// - Parameter input: The gateway and its dependencies.
+    public init(_ input: GatewayRenderInput) {
+        self.input = input
+        names = GatewayNames(gateway: input.gateway.name)
+        factory = ObjectFactory(
+            namespace: input.gateway.namespace, labels: Self.labels(names: names, component: "gateway"),
+            owner: input.gateway.ownerReference)
+    }
+
+    /// Labels of the gateway's children (and its pods).
+    static func labels(names: GatewayNames, component: String) -> [String: String] {
+        [
+            ControllerLabels.name: ControllerLabels.appName,
+            ControllerLabels.component: component,
+            ControllerLabels.instance: ControllerLabels.labelValue(names.gateway),
+            ControllerLabels.managedBy: ControllerLabels.managerName,
+            ControllerLabels.gateway: names.instanceLabel,
+        ]
+    }
+
+    /// Labels selecting the gateway's own pods (never its kernels).
+    var podSelector: [String: String] {
+        [ControllerLabels.component: "gateway", ControllerLabels.gateway: names.instanceLabel]
+    }
+
+    /// Labels selecting the gateway's kernel pods.
+    var kernelSelector: [String: String] {
+        [ControllerLabels.component: "kernel", ControllerLabels.gateway: names.instanceLabel]
+    }
+
+    /// `http(s)://<gateway>.<namespace>:8888`.
+    public static func url(for gateway: JupyterGateway) -> String {
+        let scheme = gateway.spec.tls == nil ? "http" : "https"
+        return "\(scheme)://\(gateway.name).\(gateway.namespace):\(JupyterGatewaySpec.port)"
+    }
+
+    /// Renders everything.
+    public func render() -> GatewayRendering {
+        let kernels = kernelSpecFiles()
+        let auth = authSecretReference
+        var children: [DesiredChild] = [
+            serviceAccount(), kernelServiceAccount(), role(), roleBinding(), networkPolicy(),
+            kernelSpecConfigMap(kernels.files),
+        ]
+        if let secret = authSecret() { children.append(secret) }
+        children.append(deployment(kernelSpecs: kernels.files))
+        children.append(service())
+        var absent: [AbsentChild] = []
+        if let ingress = ingress() {
+            children.append(ingress)
+        } else {
+            absent.append(AbsentChild(ResourceDescriptor.ingresses, namespace: input.gateway.namespace, name: names.workload))
+        }
+        return GatewayRendering(
+            children: children, absent: absent, kernelSpecNames: kernels.files.map(\.name).sorted(),
+            missingKernelSpecs: kernels.missing, missingTemplates: kernels.missingTemplates,
+            url: Self.url(for: input.gateway), authSecretName: auth.name, authSecretKey: auth.key)
+    }
+
+    // MARK: Kernelspecs
+
+    /// The kernelspecs offered: the built-in one, or the listed JupyterKernelSpecs that exist.
+    func kernelSpecFiles() -> (files: [KernelSpecFiles], missing: [String], missingTemplates: [String]) {
+        let spec = input.gateway.spec
+        let kernelImage = KernelSpecRenderer.nonEmpty(spec.kernelImage) ?? input.settings.kernelImage
+        let listed = spec.kernels ?? []
+        guard !listed.isEmpty else { return ([KernelSpecRenderer.builtIn(image: kernelImage)], [], []) }
+        var files: [KernelSpecFiles] = []
+        var missing: [String] = []
+        var missingTemplates: [String] = []
+        var seen: Set<String> = []
+        for name in listed where seen.insert(name).inserted {
+            guard let kernelSpec = input.kernelSpecs[name] else {
+                missing.append(name)
+                continue
+            }
+            var template: KubeObject?
+            if let reference = kernelSpec.spec.template {
+                let key = ObjectKey(namespace: reference.namespace(defaultingTo: kernelSpec.namespace), name: reference.name)
+                template = input.kernelTemplates[key]
+                if template == nil { missingTemplates.append(key.description) }
+            }
+            files.append(KernelSpecRenderer.render(kernelSpec, template: template, defaultImage: kernelImage))
+        }
+        return (files, missing, missingTemplates)
+    }
+
+    func kernelSpecConfigMap(_ files: [KernelSpecFiles]) -> DesiredChild {
+        var object = factory.make(.configMaps, name: names.kernelSpecConfigMap)
+        object.fields["data"] = KubeJSON(KernelSpecRenderer.configMapLayout(files).data)
+        return DesiredChild(.configMaps, object)
+    }
+
+    // MARK: Identity and RBAC
+
+    func serviceAccount() -> DesiredChild {
+        DesiredChild(.serviceAccounts, factory.make(.serviceAccounts, name: names.serviceAccount))
+    }
+
+    /// Kernel pods run as this account: no API token, bound to nothing.
+    func kernelServiceAccount() -> DesiredChild {
+        var object = factory.make(.serviceAccounts, name: names.kernelServiceAccount)
+        object.labels[ControllerLabels.component] = "kernel"
+        object.fields["automountServiceAccountToken"] = false
+        return DesiredChild(.serviceAccounts, object)
+    }
+
+    /// Least privilege: the verbs the gateway uses on kernel pods and their connection Secrets, in its namespace.
+    func role() -> DesiredChild {
+        var object = factory.make(.roles, name: names.role)
+        object.fields["rules"] = [
+            ["apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "create", "delete", "patch"]],
+            ["apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "delete", "patch"]],
+            ["apiGroups": [""], "resources": ["events"], "verbs": ["list", "watch"]],
+        ]
+        return DesiredChild(.roles, object)
+    }
+
+    func roleBinding() -> DesiredChild {
+        var object = factory.make(.roleBindings, name: names.role)
+        object.fields["roleRef"] = ["apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": .string(names.role)]
+        object.fields["subjects"] = [
+            ["kind": "ServiceAccount", "name": .string(names.serviceAccount), "namespace": .string(input.gateway.namespace)]
+        ]
+        return DesiredChild(.roleBindings, object)
+    }
+
+    // MARK: Auth token
+
+    /// The Secret and key the gateway reads its token from.
+    var authSecretReference: (name: String, key: String) {
+        if let given = input.gateway.spec.authTokenSecret { return (given.name, given.resolvedKey) }
+        return (names.generatedAuthSecret, "token")
+    }
+
+    /// The generated token Secret (none when the spec names its own).
+    func authSecret() -> DesiredChild? {
+        guard input.gateway.spec.authTokenSecret == nil, let token = input.authToken else { return nil }
+        var object = factory.make(.secrets, name: names.generatedAuthSecret)
+        object.fields["type"] = "Opaque"
+        object.fields["data"] = ["token": .string(Base64.encode(token))]
+        return DesiredChild(.secrets, object)
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import KubernetesAPI
+
+/// One kernelspec as files for the gateway: `kernel.json` and, optionally, the kernel pod template.
+public struct KernelSpecFiles: Sendable, Hashable {
+    /// Kernelspec name (the directory name).
+    public var name: String
+    /// `kernel.json`.
+    public var kernelJSON: KubeJSON
+    /// The kernel pod template (a Pod, written as JSON, which is YAML), if any.
+    public var podTemplate: KubeJSON?
+
+    /// File name of the pod template inside the kernelspec directory.
+    public static let podTemplateFile = "pod.yaml"
+}
+
+/// Renders kernelspecs (built-in, or from JupyterKernelSpec + JupyterKernelTemplate) into the files the
+/// gateway reads, and those files into a ConfigMap with one directory per kernelspec.
+public enum KernelSpecRenderer {
+    /// EG's Kubernetes process proxy class: our gateway runs such kernels as pods.
+    public static let kubernetesProcessProxy = "enterprise_gateway.services.processproxies.k8s.KubernetesProcessProxy"
+    /// The default kernel command: ipykernel with the connection file the gateway mounts.
+    public static let defaultArgv = ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+
+    /// The built-in `python_kubernetes` kernelspec.
+    /// - Parameter image: Kernel image.
+    public static func builtIn(image: String) -> KernelSpecFiles {
+        let kernel: KubeJSON = [
+            "argv": KubeJSON(defaultArgv),
+            "display_name": "Python 3 (Kubernetes)",
+            "language": "python",
+            "metadata": [
+                "process_proxy": ["class_name": .string(kubernetesProcessProxy), "config": ["image_name": .string(image)]],
+                "elastic_jupyter": ["provisioner": "kubernetes", "image": .string(image)],
+            ],
+        ]
+        return KernelSpecFiles(name: JupyterGatewaySpec.builtInKernel, kernelJSON: kernel, podTemplate: nil)
+    }
+
+    /// A JupyterKernelSpec as files.
+    /// - Parameters:
+    ///   - kernelSpec: The JupyterKernelSpec.
+    ///   - template: Its JupyterKernelTemplate, when it names one that exists.
+    ///   - defaultImage: Image when the kernelspec names none.
+    public static func render(_ kernelSpec: JupyterKernelSpec, template: KubeObject?, defaultImage: String) -> KernelSpecFiles {
+        let spec = kernelSpec.spec
+        let image = nonEmpty(spec.image) ?? defaultImage
+        var literalEnv: [String: KubeJSON] = [:]
+        var podEnv: [KubeJSON] = []
+        for entry in spec.env ?? [] {
+            guard let name = entry["name"]?.stringValue else { continue }
+            if entry["valueFrom"] != nil {
+                podEnv.append(entry)
+            } else {
+                literalEnv[name] = .string(entry["value"]?.stringValue ?? "")
+            }
+        }
+        let className = processProxyClass(spec.className)
+        var config: [String: KubeJSON] = ["image_name": .string(image)]
+        if let users = spec.authorizedUsers, !users.isEmpty { config["authorized_users"] = .string(users.joined(separator: ",")) }
+        if let users = spec.unauthorizedUsers, !users.isEmpty { config["unauthorized_users"] = .string(users.joined(separator: ",")) }
+
+        var ours: [String: KubeJSON] = ["image": .string(image)]
+        if !className.hasSuffix("LocalProcessProxy") { ours["provisioner"] = "kubernetes" }
+        if let bounds = spec.kernelResources {
+            var defaults: [String: KubeJSON] = [:]
+            if let value = bounds.cpus { defaults["cpus"] = .string(value.description) }
+            if let value = bounds.memory { defaults["memory"] = .string(value.description) }
+            if let value = bounds.gpus { defaults["gpus"] = .string(value.description) }
+            if !defaults.isEmpty { ours["resources"] = .object(defaults) }
+            if let value = bounds.maxCpus { ours["max_cpus"] = .string(value.description) }
+            if let value = bounds.maxMemory { ours["max_memory"] = .string(value.description) }
+            if let value = bounds.maxGpus { ours["max_gpus"] = .string(value.description) }
+        }
+        let pod = podTemplate(from: template, extraEnv: podEnv, pullPolicy: nonEmpty(spec.imagePullPolicy))
+        if pod != nil { ours["pod_template"] = .string(KernelSpecFiles.podTemplateFile) }
+
+        var kernel: KubeJSON = [
+            "argv": KubeJSON((spec.command?.isEmpty ?? true) ? defaultArgv : spec.command!),
+            "display_name": .string(nonEmpty(spec.displayName) ?? kernelSpec.name),
+            "language": .string(nonEmpty(spec.language) ?? "python"),
+            "metadata": [
+                "process_proxy": ["class_name": .string(className), "config": .object(config)],
+                "elastic_jupyter": .object(ours),
+            ],
+        ]
+        if !literalEnv.isEmpty { kernel["env"] = .object(literalEnv) }
+        if let mode = nonEmpty(spec.interruptMode) { kernel["interrupt_mode"] = .string(mode) }
+        return KernelSpecFiles(name: kernelSpec.name, kernelJSON: kernel, podTemplate: pod)
+    }
+
+    /// EG's process proxy classes (and the Kubeflow fork's) all mean "a kernel pod" to our gateway; only a
+    /// local process proxy keeps its meaning.
+    static func processProxyClass(_ name: String?) -> String {
+        guard let name = nonEmpty(name) else { return kubernetesProcessProxy }
+        if name.hasSuffix("LocalProcessProxy") || name.hasSuffix("KubernetesProcessProxy") { return name }
+        return kubernetesProcessProxy
+    }
+
+    /// A Pod from a JupyterKernelTemplate's `spec.template`, plus kernelspec extras on the first container.
+    static func podTemplate(from template: KubeObject?, extraEnv: [KubeJSON], pullPolicy: String?) -> KubeJSON? {
+        let source = template?[path: "spec", "template"]
+        guard source != nil || !extraEnv.isEmpty || pullPolicy != nil else { return nil }
+        var pod: KubeJSON = ["apiVersion": "v1", "kind": "Pod"]
+        var metadata: KubeJSON = .emptyObject
+        if let labels = source?[path: "metadata", "labels"], labels.objectValue?.isEmpty == false { metadata["labels"] = labels }
+        if let notes = source?[path: "metadata", "annotations"], notes.objectValue?.isEmpty == false { metadata["annotations"] = notes }
+        pod["metadata"] = metadata
+        var spec = source?["spec"] ?? .emptyObject
+        var containers = spec["containers"]?.arrayValue ?? []
+        if containers.isEmpty { containers = [["name": "kernel"]] }
+        var first = containers[0]
+        if !extraEnv.isEmpty {
+            let names = Set(extraEnv.compactMap { $0["name"]?.stringValue })
+            let kept = (first["env"]?.arrayValue ?? []).filter { !names.contains($0["name"]?.stringValue ?? "") }
+            first["env"] = .array(kept + extraEnv)
+        }
+        if let pullPolicy { first["imagePullPolicy"] = .string(pullPolicy) }
+        containers[0] = first
+        spec["containers"] = .array(containers)
+        pod["spec"] = spec
+        return pod
+    }
+
+    /// ConfigMap `data` and the volume `items` that lay it out as `<name>/kernel.json` (+ `<name>/pod.yaml`).
+    /// - Parameter files: The kernelspecs.
+    /// - Returns: Data (sorted keys) and volume items (sorted by path).
+    public static func configMapLayout(_ files: [KernelSpecFiles]) -> (data: [String: String], items: [KubeJSON]) {
+        var data: [String: String] = [:]
+        var items: [KubeJSON] = []
+        for file in files.sorted(by: { $0.name < $1.name }) {
+            data["\(file.name).kernel.json"] = CanonicalJSON.text(file.kernelJSON, pretty: true)
+            items.append(["key": .string("\(file.name).kernel.json"), "path": .string("\(file.name)/kernel.json")])
+            if let pod = file.podTemplate {
+                data["\(file.name).\(KernelSpecFiles.podTemplateFile)"] = CanonicalJSON.text(pod, pretty: true)
+                items.append([
+                    "key": .string("\(file.name).\(KernelSpecFiles.podTemplateFile)"),
+                    "path": .string("\(file.name)/\(KernelSpecFiles.podTemplateFile)"),
+                ])
+            }
+        }
+        return (data, items)
+    }
+
+    static func nonEmpty(_ text: String?) -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        return text
+    }
+}

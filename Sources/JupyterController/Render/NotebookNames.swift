@@ -1,0 +1,41 @@
+/// Names of a JupyterNotebook's children.
+public struct NotebookNames: Sendable, Hashable {
+    /// The notebook's name.
+    public var notebook: String
+
+    /// Names for a notebook.
+    /// - Parameter notebook: The JupyterNotebook's name.
+    public init(notebook: String) { self.notebook = notebook }
+
+    /// Deployment and Service.
+    public var workload: String { notebook }
+    /// The Secret with JupyterLab's token and the gateway's token.
+    public var secret: String { "\(notebook)-jupyter" }
+    /// The generated work-directory claim.
+    public var claim: String { "\(notebook)-work" }
+    /// The `elastic-jupyter.io/notebook` label value (also `KERNEL_NOTEBOOK`).
+    public var instanceLabel: String { ControllerLabels.labelValue(notebook) }
+}
+
+/// How a notebook reaches its gateway.
+public struct GatewayConnection: Sendable, Hashable {
+    /// The gateway's name.
+    public var name: String
+    /// The gateway's namespace.
+    public var namespace: String
+    /// Its URL.
+    public var url: String
+    /// Its auth token.
+    public var token: String
+    /// Its kernel launch timeout in seconds (the notebook's gateway timeouts follow it).
+    public var launchTimeout: Int
+
+    /// Creates a connection.
+    public init(name: String, namespace: String, url: String, token: String, launchTimeout: Int) {
+        self.name = name
+        self.namespace = namespace
+        self.url = url
+        self.token = token
+        self.launchTimeout = launchTimeout
+    }
+}

@@ -1,0 +1,125 @@
+import KubernetesAPI
+
+extension NotebookRenderer {
+    /// Name of the JupyterLab container when the template names none.
+    static let containerName = "notebook"
+
+    /// The JupyterLab Deployment: the user's pod template with our container settings merged in. The
+    /// image's own start command is kept; the gateway is wired through environment variables.
+    func deployment(storage: NotebookStorage?) -> DesiredChild {
+        let spec = input.notebook.spec
+        var object = factory.make(.deployments, name: names.workload)
+        let template = spec.template ?? .emptyObject
+
+        var podLabels = template[path: "metadata", "labels"]?.stringMapValue ?? [:]
+        for (key, value) in factory.labels { podLabels[key] = value }
+        var podAnnotations = template[path: "metadata", "annotations"]?.stringMapValue ?? [:]
+        podAnnotations[ControllerLabels.configHashAnnotation] = configHash
+
+        var podSpec = template["spec"] ?? .emptyObject
+        var containers = podSpec["containers"]?.arrayValue ?? []
+        let index = containers.firstIndex { $0["name"]?.stringValue == Self.containerName } ?? (containers.isEmpty ? nil : 0)
+        var container = index.map { containers[$0] } ?? ["name": .string(Self.containerName)]
+        container = notebookContainer(container, storage: storage)
+        if let index { containers[index] = container } else { containers.insert(container, at: 0) }
+        podSpec["containers"] = .array(containers)
+
+        if let storage {
+            var volumes = (podSpec["volumes"]?.arrayValue ?? []).filter { $0["name"]?.stringValue != "workspace" }
+            volumes.append(["name": "workspace", "persistentVolumeClaim": ["claimName": .string(storage.claimName)]])
+            podSpec["volumes"] = .array(volumes)
+        }
+        var security = podSpec["securityContext"] ?? .emptyObject
+        if security["fsGroup"] == nil { security["fsGroup"] = 100 }
+        podSpec["securityContext"] = security
+        if podSpec["enableServiceLinks"] == nil { podSpec["enableServiceLinks"] = false }
+
+        // A read-write-once work directory cannot be attached to two pods during a rolling update.
+        let strategy: KubeJSON = storage == nil ? ["type": "RollingUpdate"] : ["type": "Recreate"]
+        object.spec = [
+            "replicas": 1,
+            "revisionHistoryLimit": 5,
+            "selector": ["matchLabels": KubeJSON(podSelector)],
+            "strategy": strategy,
+            "template": ["metadata": ["labels": KubeJSON(podLabels), "annotations": KubeJSON(podAnnotations)], "spec": podSpec],
+        ]
+        return DesiredChild(.deployments, object)
+    }
+
+    /// A hash of the tokens the pod reads at start, so that a new token rolls the pod.
+    var configHash: String {
+        var parts = [input.notebookToken ?? "", input.gateway?.token ?? "", input.gateway?.url ?? ""]
+        parts.append(input.notebook.spec.auth?.secretName ?? "")
+        return CanonicalJSON.hash(text: parts.joined(separator: "\u{1}"))
+    }
+
+    /// The JupyterLab container: image, resources, environment, port, work directory, readiness.
+    func notebookContainer(_ original: KubeJSON, storage: NotebookStorage?) -> KubeJSON {
+        let spec = input.notebook.spec
+        var container = original
+        if let image = KernelSpecRenderer.nonEmpty(spec.image) {
+            container["image"] = .string(image)
+        } else if container["image"]?.stringValue?.isEmpty ?? true {
+            container["image"] = .string(input.settings.notebookImage)
+        }
+        if let policy = KernelSpecRenderer.nonEmpty(spec.imagePullPolicy) { container["imagePullPolicy"] = .string(policy) }
+        if let resources = resources(container["resources"]) { container["resources"] = resources }
+
+        let ours = environment()
+        let ourNames = Set(ours.compactMap { $0["name"]?.stringValue })
+        let kept = (container["env"]?.arrayValue ?? []).filter { !ourNames.contains($0["name"]?.stringValue ?? "") }
+        container["env"] = .array(kept + ours)
+
+        var ports = container["ports"]?.arrayValue ?? []
+        if !ports.contains(where: { $0["containerPort"]?.intValue == JupyterNotebookSpec.port }) {
+            ports.append(["name": "notebook", "containerPort": .int(Int64(JupyterNotebookSpec.port)), "protocol": "TCP"])
+        }
+        container["ports"] = .array(ports)
+
+        if let storage {
+            var mounts = (container["volumeMounts"]?.arrayValue ?? []).filter { $0["name"]?.stringValue != "workspace" }
+            mounts.append(["name": "workspace", "mountPath": .string(storage.mountPath)])
+            container["volumeMounts"] = .array(mounts)
+        }
+        if container["readinessProbe"] == nil {
+            container["readinessProbe"] = [
+                "tcpSocket": ["port": .int(Int64(JupyterNotebookSpec.port))], "periodSeconds": 5, "failureThreshold": 3,
+            ]
+        }
+        return container
+    }
+
+    /// `resources` (template, then `spec.resources`) with `spec.cpu` / `spec.memory` applied.
+    func resources(_ fromTemplate: KubeJSON?) -> KubeJSON? {
+        let spec = input.notebook.spec
+        var resources = spec.resources ?? fromTemplate ?? .emptyObject
+        if let cpu = spec.cpu { resources[path: "requests", "cpu"] = .string(cpu.description) }
+        if let memory = spec.memory {
+            resources[path: "requests", "memory"] = .string(memory.description)
+            resources[path: "limits", "memory"] = .string(memory.description)
+        }
+        return resources.objectValue?.isEmpty == false ? resources : nil
+    }
+
+    /// The environment wiring JupyterLab to the gateway; tokens come from Secrets, never from args.
+    func environment() -> [KubeJSON] {
+        var env: [KubeJSON] = []
+        if let gateway = input.gateway {
+            let timeout = "\(max(1, gateway.launchTimeout)).0"
+            env.append(.env("JUPYTER_GATEWAY_URL", gateway.url))
+            env.append(.env("JUPYTER_GATEWAY_AUTH_TOKEN", secret: names.secret, key: Self.gatewayTokenKey))
+            env.append(.env("JUPYTER_GATEWAY_REQUEST_TIMEOUT", timeout))
+            env.append(.env("JUPYTER_GATEWAY_CONNECT_TIMEOUT", timeout))
+        }
+        env.append(.env("KERNEL_USERNAME", Self.user(of: input.notebook)))
+        env.append(.env("KERNEL_NOTEBOOK", names.instanceLabel))
+        if authEnabled {
+            let secret = KernelSpecRenderer.nonEmpty(input.notebook.spec.auth?.secretName) ?? names.secret
+            env.append(.env("JUPYTER_TOKEN", secret: secret, key: Self.tokenKey))
+        } else {
+            // The docker-stacks start script appends NOTEBOOK_ARGS: no token, no password.
+            env.append(.env("NOTEBOOK_ARGS", "--IdentityProvider.token= --PasswordIdentityProvider.hashed_password="))
+        }
+        return env
+    }
+}

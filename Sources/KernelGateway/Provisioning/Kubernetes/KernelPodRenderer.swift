@@ -1,0 +1,327 @@
+import Foundation
+import JupyterProtocol
+import KubernetesAPI
+import Yams
+
+/// Renders a kernel's Secret (its connection file) and Pod from the kernelspec's pod template and the
+/// kernel's variables. Pure: no API calls, so it is unit-tested and its output validated offline.
+///
+/// The template (`metadata.elastic_jupyter.pod_template`, a YAML file in the kernelspec directory) is
+/// parsed first and `{{ variable }}` placeholders are then replaced inside string values only, so a
+/// variable can never change the structure of the pod. Security fields, labels, the connection-file
+/// mount and the kernel command are then set by the gateway and cannot be overridden by the template.
+public struct KernelPodRenderer: Sendable {
+    /// The rendered objects.
+    public struct Rendered: Sendable {
+        public var pod: KubeObject
+        public var secret: KubeObject
+        /// Connection info as written into the Secret (ip `0.0.0.0`; the gateway uses the pod IP).
+        public var connectionInfo: ConnectionInfo
+        public var podName: String
+    }
+
+    let configuration: KubernetesProvisionerConfiguration
+
+    public init(configuration: KubernetesProvisionerConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Gateway variables that make no sense inside a container image.
+    static let localOnlyVariables: Set<String> = ["PATH", "HOME", "TMPDIR", "JPY_PARENT_PID", "LANG", "LC_ALL", "LC_CTYPE"]
+
+    /// Renders the objects for one kernel launch.
+    public func render(_ context: LaunchContext, key: String) throws(GatewayError) -> Rendered {
+        let spec = context.spec
+        let ours = spec.metadata["elastic_jupyter"]?.objectValue ?? [:]
+        let env = context.environment
+        let podName = Self.podName(user: context.user, kernelID: context.kernelID)
+        let secretName = podName + "-connection"
+        let image = try chooseImage(spec: spec, ours: ours, env: env)
+        let (uid, gid) = try Self.ids(env: env, defaultUID: configuration.defaultUID, defaultGID: configuration.defaultGID)
+        let resources = try Self.resources(env: env, ours: ours)
+        let volumes = try selectVolumes(ours: ours, env: env)
+
+        let ports = configuration.kernelPorts
+        let info = ConnectionInfo(
+            shellPort: ports[0], iopubPort: ports[1], stdinPort: ports[2], controlPort: ports[3], hbPort: ports[4],
+            ip: "0.0.0.0", key: key, transport: "tcp", signatureScheme: "hmac-sha256", kernelName: spec.name)
+        let connectionFile = configuration.connectionMountPath + "/connection.json"
+
+        let variables: [String: String] = [
+            "kernel_id": context.kernelID, "kernel_username": context.user ?? "", "kernel_namespace": configuration.namespace,
+            "kernel_image": image, "kernel_pod_name": podName, "kernel_name": spec.name,
+            "kernel_working_dir": env["KERNEL_WORKING_DIR"] ?? "",
+        ]
+        var pod = try loadTemplate(spec: spec, ours: ours, variables: variables)
+
+        // Metadata: ours wins.
+        pod.apiVersion = "v1"
+        pod.kind = "Pod"
+        pod.metadata.name = podName
+        pod.metadata.generateName = nil
+        pod.metadata.namespace = configuration.namespace
+        var labels = pod.metadata.labels
+        labels[KernelPodLabels.name] = "elastic-jupyter"
+        labels[KernelPodLabels.component] = "kernel"
+        labels[KernelPodLabels.kernelID] = context.kernelID
+        labels[KernelPodLabels.legacyComponent] = "kernel"
+        labels[KernelPodLabels.legacyApp] = "enterprise-gateway"
+        labels[KernelPodLabels.gateway] = KernelPodLabels.labelValue(configuration.gatewayName)
+        if let user = context.user, !KernelPodLabels.labelValue(user).isEmpty {
+            labels[KernelPodLabels.user] = KernelPodLabels.labelValue(user)
+        }
+        if let notebook = env["KERNEL_NOTEBOOK"], !KernelPodLabels.labelValue(notebook).isEmpty {
+            labels[KernelPodLabels.notebook] = KernelPodLabels.labelValue(notebook)
+        }
+        pod.metadata.labels = labels
+        var annotations = pod.metadata.annotations
+        annotations[KernelPodLabels.kernelSpecAnnotation] = spec.name
+        annotations[KernelPodLabels.secretAnnotation] = secretName
+        if let user = context.user { annotations[KernelPodLabels.userAnnotation] = user }
+        annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] = "false"
+        pod.metadata.annotations = annotations
+
+        // Spec.
+        var podSpec = pod.spec?.objectValue ?? [:]
+        podSpec["restartPolicy"] = "Never"
+        podSpec["serviceAccountName"] = .string(configuration.kernelServiceAccount)
+        podSpec["automountServiceAccountToken"] = false
+        podSpec["enableServiceLinks"] = false
+        var podSecurity = podSpec["securityContext"]?.objectValue ?? [:]
+        podSecurity["runAsNonRoot"] = true
+        podSecurity["runAsUser"] = .int(Int64(uid))
+        podSecurity["runAsGroup"] = .int(Int64(gid))
+        podSecurity["fsGroup"] = .int(Int64(gid))
+        podSecurity["seccompProfile"] = ["type": "RuntimeDefault"]
+        podSpec["securityContext"] = .object(podSecurity)
+
+        var podVolumes = podSpec["volumes"]?.arrayValue ?? []
+        podVolumes.append(["name": "kernel-connection", "secret": ["secretName": .string(secretName), "defaultMode": 0o440]])
+        var mounts: [KubeJSON] = [["name": "kernel-connection", "mountPath": .string(configuration.connectionMountPath), "readOnly": true]]
+        if let claim = configuration.workspaceClaim {
+            podVolumes.append(["name": "workspace", "persistentVolumeClaim": ["claimName": .string(claim)]])
+            mounts.append(["name": "workspace", "mountPath": .string(configuration.workspaceMountPath)])
+        }
+        podVolumes += volumes.volumes
+        mounts += volumes.mounts
+        podSpec["volumes"] = .array(podVolumes)
+
+        var containers = podSpec["containers"]?.arrayValue ?? []
+        if containers.isEmpty { containers = [[:]] }
+        var container = containers[0].objectValue ?? [:]
+        container["name"] = "kernel"
+        container["image"] = .string(image)
+        let argv = ArgvTemplate.render(spec.argv.isEmpty ? ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"] : spec.argv,
+                                       values: ["connection_file": connectionFile, "kernel_id": context.kernelID,
+                                                "resource_dir": configuration.connectionMountPath])
+        // A small supervisor loop: a kernel restart (shutdown_request with restart) starts a new kernel
+        // process in the same pod, keeping the pod and its GPU instead of queueing for a new one.
+        container["command"] = .array(["/bin/sh", "-c", .string(Self.supervisorScript), "ej-kernel"] + argv.map { .string($0) })
+        container.removeValue(forKey: "args")
+        var containerEnv = (container["env"]?.arrayValue ?? []).filter { entry in
+            guard let name = entry["name"]?.stringValue else { return false }
+            return env[name] == nil
+        }
+        for (name, value) in env.sorted(by: { $0.key < $1.key }) where !Self.localOnlyVariables.contains(name) {
+            containerEnv.append(["name": .string(name), "value": .string(value)])
+        }
+        containerEnv.append(["name": "KERNEL_POD_NAME", "value": .string(podName)])
+        containerEnv.append(["name": "KERNEL_NAMESPACE", "value": .string(configuration.namespace)])
+        container["env"] = .array(containerEnv)
+        var containerMounts = container["volumeMounts"]?.arrayValue ?? []
+        containerMounts += mounts
+        container["volumeMounts"] = .array(containerMounts)
+        if !resources.isEmpty { container["resources"] = .object(resources) }
+        if let workingDir = env["KERNEL_WORKING_DIR"], configuration.workspaceClaim != nil,
+           workingDir == configuration.workspaceMountPath || workingDir.hasPrefix(configuration.workspaceMountPath + "/") {
+            container["workingDir"] = .string(workingDir)
+        }
+        var containerSecurity = container["securityContext"]?.objectValue ?? [:]
+        containerSecurity["allowPrivilegeEscalation"] = false
+        containerSecurity["privileged"] = false
+        containerSecurity["runAsNonRoot"] = true
+        containerSecurity["capabilities"] = ["drop": ["ALL"]]
+        containerSecurity["seccompProfile"] = ["type": "RuntimeDefault"]
+        container["securityContext"] = .object(containerSecurity)
+        container["ports"] = .array(zip(["shell", "iopub", "stdin", "control", "hb"], ports).map { name, port in
+            ["name": .string("k-" + name), "containerPort": .int(Int64(port)), "protocol": "TCP"]
+        })
+        containers[0] = .object(container)
+        podSpec["containers"] = .array(containers)
+        pod.fields["spec"] = .object(podSpec)
+        pod.fields.removeValue(forKey: "status")
+
+        // The Secret holding the connection file.
+        let connectionJSON: Data
+        do { connectionJSON = try JSONEncoder().encode(info) } catch { throw .internalError("cannot encode connection info") }
+        var secret = KubeObject(apiVersion: "v1", kind: "Secret", name: secretName, namespace: configuration.namespace)
+        secret.metadata.labels = labels
+        secret.fields["type"] = "Opaque"
+        secret.fields["data"] = ["connection.json": .string(connectionJSON.base64EncodedString())]
+        return Rendered(pod: pod, secret: secret, connectionInfo: info, podName: podName)
+    }
+
+    /// Restarts the kernel command whenever it exits, until the pod is deleted.
+    static let supervisorScript = "while :; do \"$@\"; sleep 0.5; done"
+
+    /// `<user>-<kernel id>`, DNS-1123, at most 63 characters (the kernel id is never cut).
+    public static func podName(user: String?, kernelID: String) -> String {
+        let id = kernelID.lowercased()
+        var prefix = String((user ?? "kernel").lowercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber)) ? $0 : "-" })
+        while prefix.contains("--") { prefix = prefix.replacingOccurrences(of: "--", with: "-") }
+        prefix = prefix.trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        if prefix.isEmpty { prefix = "kernel" }
+        let room = 63 - id.count - 1
+        prefix = String(prefix.prefix(max(1, room))).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        if prefix.isEmpty { prefix = "k" }
+        return prefix + "-" + id
+    }
+
+    func chooseImage(spec: KernelSpec, ours: [String: JSONValue], env: [String: String]) throws(GatewayError) -> String {
+        if configuration.allowClientImage, let requested = env["KERNEL_IMAGE"], !requested.isEmpty {
+            guard requested.count <= 512, !requested.contains(where: { $0.isWhitespace }) else {
+                throw .invalidRequest("KERNEL_IMAGE is not a valid image reference")
+            }
+            return requested
+        }
+        if let image = ours["image"]?.stringValue { return image }
+        if let image = spec.metadata["process_proxy"]?["config"]?["image_name"]?.stringValue { return image }
+        if let image = configuration.defaultImage { return image }
+        throw .invalidRequest("No kernel image could be determined for kernelspec '\(spec.name)'")
+    }
+
+    static func ids(env: [String: String], defaultUID: Int, defaultGID: Int) throws(GatewayError) -> (Int, Int) {
+        func parse(_ name: String, _ fallback: Int) throws(GatewayError) -> Int {
+            guard let text = env[name] else { return fallback }
+            guard let value = Int(text), value >= 0, value <= 2_147_483_647 else {
+                throw .invalidRequest("\(name) must be a number")
+            }
+            return value
+        }
+        let uid = try parse("KERNEL_UID", defaultUID)
+        let gid = try parse("KERNEL_GID", defaultGID)
+        if uid == 0 { throw .limitReached("Kernel's UID value of '0' has been denied: kernels never run as root") }
+        if gid == 0 { throw .limitReached("Kernel's GID value of '0' has been denied: kernels never run as root") }
+        return (uid, gid)
+    }
+
+    /// Requests and limits from `KERNEL_CPUS` / `KERNEL_MEMORY` / `KERNEL_GPUS` (and `*_LIMIT`), refused
+    /// above the kernelspec's `max_cpus` / `max_memory` / `max_gpus`; the kernelspec's `resources`
+    /// (`cpus`, `memory`, `gpus`) are the defaults.
+    static func resources(env: [String: String], ours: [String: JSONValue]) throws(GatewayError) -> [String: KubeJSON] {
+        var requests: [String: KubeJSON] = [:]
+        var limits: [String: KubeJSON] = [:]
+        let defaults = ours["resources"]?.objectValue ?? [:]
+        let kinds: [(variable: String, key: String, resource: String)] = [
+            ("KERNEL_CPUS", "cpus", "cpu"), ("KERNEL_MEMORY", "memory", "memory"), ("KERNEL_GPUS", "gpus", "nvidia.com/gpu"),
+        ]
+        for kind in kinds {
+            let requested = env[kind.variable] ?? defaults[kind.key].flatMap { $0.stringValue ?? $0.doubleValue.map { String(Int($0)) } }
+            let limit = env[kind.variable + "_LIMIT"]
+            let maximum = ours["max_" + kind.key].flatMap { $0.stringValue ?? $0.doubleValue.map { String($0) } }
+            for (value, isLimit) in [(requested, false), (limit, true)] {
+                guard let value, !value.isEmpty else { continue }
+                guard let amount = ResourceQuantity.parse(value) else {
+                    throw .invalidRequest("\(kind.variable)\(isLimit ? "_LIMIT" : "") '\(value)' is not a valid quantity")
+                }
+                if let maximum, let max = ResourceQuantity.parse(maximum), amount > max {
+                    throw .limitReached("\(kind.variable)\(isLimit ? "_LIMIT" : "")=\(value) exceeds this kernelspec's maximum of \(maximum)")
+                }
+                if isLimit { limits[kind.resource] = .string(value) } else { requests[kind.resource] = .string(value) }
+            }
+        }
+        // GPUs are extended resources: the request must equal the limit.
+        if let gpus = requests["nvidia.com/gpu"] { limits["nvidia.com/gpu"] = gpus }
+        var result: [String: KubeJSON] = [:]
+        if !requests.isEmpty { result["requests"] = .object(requests) }
+        if !limits.isEmpty { result["limits"] = .object(limits) }
+        return result
+    }
+
+    /// `KERNEL_VOLUMES` / `KERNEL_VOLUME_MOUNTS` (EG's names, JSON or YAML lists) may only name volumes
+    /// the administrator allowed (in the kernelspec's `allowed_volumes` definitions or the gateway's list);
+    /// the definitions always come from the administrator, never from the client.
+    func selectVolumes(ours: [String: JSONValue], env: [String: String]) throws(GatewayError) -> (volumes: [KubeJSON], mounts: [KubeJSON]) {
+        guard env["KERNEL_VOLUMES"] != nil || env["KERNEL_VOLUME_MOUNTS"] != nil else { return ([], []) }
+        var definitions: [String: KubeJSON] = [:]
+        for item in ours["allowed_volumes"]?.arrayValue ?? [] {
+            if let name = item["name"]?.stringValue, let json = Optional(try? KubeJSON(encoding: item)) ?? nil, json != .null { definitions[name] = json }
+        }
+        let requestedVolumes = try Self.parseList(env["KERNEL_VOLUMES"], variable: "KERNEL_VOLUMES")
+        let requestedMounts = try Self.parseList(env["KERNEL_VOLUME_MOUNTS"], variable: "KERNEL_VOLUME_MOUNTS")
+        var volumes: [KubeJSON] = []
+        var names: Set<String> = []
+        for item in requestedVolumes {
+            guard let name = item["name"]?.stringValue else { throw .invalidRequest("KERNEL_VOLUMES entries need a name") }
+            let definition: KubeJSON
+            if let admin = definitions[name] {
+                definition = admin
+            } else if configuration.allowedVolumeNames.contains(name) {
+                definition = item
+            } else {
+                throw .limitReached("Volume '\(name)' is not allowed for this kernelspec")
+            }
+            if names.insert(name).inserted { volumes.append(definition) }
+        }
+        var mounts: [KubeJSON] = []
+        for item in requestedMounts {
+            guard let name = item["name"]?.stringValue, let path = item["mountPath"]?.stringValue, path.hasPrefix("/") else {
+                throw .invalidRequest("KERNEL_VOLUME_MOUNTS entries need a name and an absolute mountPath")
+            }
+            guard names.contains(name) else { throw .invalidRequest("Volume mount '\(name)' names no requested volume") }
+            guard !path.hasPrefix(configuration.connectionMountPath) else {
+                throw .invalidRequest("Volume mount '\(name)' may not cover the kernel's connection file")
+            }
+            var mount: [String: KubeJSON] = ["name": .string(name), "mountPath": .string(path)]
+            if let readOnly = item["readOnly"]?.boolValue { mount["readOnly"] = .bool(readOnly) }
+            mounts.append(.object(mount))
+        }
+        return (volumes, mounts)
+    }
+
+    static func parseList(_ text: String?, variable: String) throws(GatewayError) -> [KubeJSON] {
+        guard let text, !text.isEmpty else { return [] }
+        let value: KubeJSON
+        do { value = try YAMLDecoder().decode(KubeJSON.self, from: text) } catch {
+            throw .invalidRequest("\(variable) must be a list of mappings (JSON or YAML)")
+        }
+        guard let items = value.arrayValue, items.allSatisfy({ $0.objectValue != nil }) else {
+            throw .invalidRequest("\(variable) must be a list of mappings (JSON or YAML)")
+        }
+        return items
+    }
+
+    func loadTemplate(spec: KernelSpec, ours: [String: JSONValue], variables: [String: String]) throws(GatewayError) -> KubeObject {
+        let file = ours["pod_template"]?.stringValue ?? "pod.yaml"
+        let path = (spec.resourceDirectory as NSString).appendingPathComponent(file)
+        guard !file.contains(".."), let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            return KubeObject(apiVersion: "v1", kind: "Pod", name: "template")
+        }
+        let json: KubeJSON
+        do { json = try YAMLDecoder().decode(KubeJSON.self, from: text) } catch {
+            throw .launchFailed("The pod template of kernelspec '\(spec.name)' is not valid YAML")
+        }
+        do {
+            return try KubeObject(json: Self.substitute(json, variables))
+        } catch {
+            throw .launchFailed("The pod template of kernelspec '\(spec.name)' is not a Kubernetes object")
+        }
+    }
+
+    /// Replaces `{{ name }}` inside string values (never keys, never structure).
+    static func substitute(_ json: KubeJSON, _ variables: [String: String]) -> KubeJSON {
+        switch json {
+        case .string(let text):
+            guard text.contains("{{") else { return json }
+            var result = text
+            for (name, value) in variables {
+                result = result.replacingOccurrences(of: "{{ \(name) }}", with: value)
+                result = result.replacingOccurrences(of: "{{\(name)}}", with: value)
+            }
+            return .string(result)
+        case .array(let items): return .array(items.map { substitute($0, variables) })
+        case .object(let object): return .object(object.mapValues { substitute($0, variables) })
+        default: return json
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// Settings of kernels that run as Kubernetes pods.
+public struct KubernetesProvisionerConfiguration: Sendable {
+    /// Namespace of kernel pods (EG_NAMESPACE; kernels share it: EG_SHARED_NAMESPACE semantics).
+    public var namespace: String
+    /// This gateway's instance name (EG_NAME): a label on every kernel pod, so two gateways in one
+    /// namespace never touch each other's pods.
+    public var gatewayName: String
+    /// Service account of kernel pods: unprivileged, no API token mounted.
+    public var kernelServiceAccount: String
+    /// Image used when neither the request (when allowed) nor the kernelspec names one (EG_KERNEL_IMAGE).
+    public var defaultImage: String?
+    /// Whether a client's `KERNEL_IMAGE` may choose the image.
+    public var allowClientImage: Bool
+    /// Volumes (by name) that `KERNEL_VOLUMES` may use; empty = none.
+    public var allowedVolumeNames: Set<String>
+    /// A PersistentVolumeClaim shared with the notebooks, mounted into every kernel pod, if any.
+    public var workspaceClaim: String?
+    /// Where the workspace claim is mounted.
+    public var workspaceMountPath: String
+    /// Where the connection-file Secret is mounted.
+    public var connectionMountPath: String
+    /// The five fixed kernel ports (shell, iopub, stdin, control, hb): each pod has its own IP.
+    public var kernelPorts: [Int]
+    /// User id kernels run as, unless the request's `KERNEL_UID` says otherwise (0 is refused).
+    public var defaultUID: Int
+    /// Group id kernels run as (`KERNEL_GID`).
+    public var defaultGID: Int
+
+    /// Creates the configuration with defaults for a shared namespace.
+    public init(namespace: String, gatewayName: String = "elastic-jupyter", kernelServiceAccount: String = "elastic-jupyter-kernel",
+                defaultImage: String? = nil, allowClientImage: Bool = true, allowedVolumeNames: Set<String> = [],
+                workspaceClaim: String? = nil, workspaceMountPath: String = "/home/jovyan/work",
+                connectionMountPath: String = "/etc/jupyter-kernel", kernelPorts: [Int] = [52700, 52701, 52702, 52703, 52704],
+                defaultUID: Int = 1000, defaultGID: Int = 100) {
+        self.namespace = namespace
+        self.gatewayName = gatewayName
+        self.kernelServiceAccount = kernelServiceAccount
+        self.defaultImage = defaultImage
+        self.allowClientImage = allowClientImage
+        self.allowedVolumeNames = allowedVolumeNames
+        self.workspaceClaim = workspaceClaim
+        self.workspaceMountPath = workspaceMountPath
+        self.connectionMountPath = connectionMountPath
+        self.kernelPorts = kernelPorts
+        self.defaultUID = defaultUID
+        self.defaultGID = defaultGID
+    }
+
+    /// The label selector of this gateway's kernel pods (its one watch).
+    public var podSelector: String {
+        "\(KernelPodLabels.component)=kernel,\(KernelPodLabels.gateway)=\(KernelPodLabels.labelValue(gatewayName))"
+    }
+}
+
+/// Label and annotation keys of kernel pods.
+public enum KernelPodLabels {
+    public static let name = "app.kubernetes.io/name"
+    public static let component = "app.kubernetes.io/component"
+    public static let kernelID = "kernel_id"
+    public static let legacyComponent = "component"
+    public static let legacyApp = "app"
+    public static let user = "elastic-jupyter.io/user"
+    public static let gateway = "elastic-jupyter.io/gateway"
+    public static let notebook = "elastic-jupyter.io/notebook"
+    public static let kernelSpecAnnotation = "elastic-jupyter.io/kernelspec"
+    public static let userAnnotation = "elastic-jupyter.io/user"
+    public static let secretAnnotation = "elastic-jupyter.io/connection-secret"
+    public static let lastActivityAnnotation = "elastic-jupyter.io/last-activity"
+
+    /// A valid label value: at most 63 characters of `[A-Za-z0-9-_.]`, starting and ending alphanumeric.
+    public static func labelValue(_ text: String) -> String {
+        var value = String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") ? $0 : "-" }.prefix(63))
+        while let first = value.first, !(first.isLetter || first.isNumber) { value.removeFirst() }
+        while let last = value.last, !(last.isLetter || last.isNumber) { value.removeLast() }
+        return value
+    }
+}

@@ -1,0 +1,20 @@
+/// Picks the provisioner of each launch by the kernelspec's provisioner kind (the one documented rule:
+/// `metadata.elastic_jupyter.provisioner`, else EG's `process_proxy.class_name`).
+public struct ProvisionerRouter: Provisioner {
+    let provisioners: [ProvisionerKind: any Provisioner]
+
+    /// Creates a router; kinds without a provisioner are refused at launch.
+    public init(_ provisioners: [ProvisionerKind: any Provisioner]) {
+        self.provisioners = provisioners
+    }
+
+    /// The kinds this gateway can launch.
+    public var kinds: Set<ProvisionerKind> { Set(provisioners.keys) }
+
+    public func launch(_ context: LaunchContext) async throws(ProvisionerError) -> any ProvisionedKernel {
+        guard let provisioner = provisioners[context.spec.provisioner] else {
+            throw .refused(.noSuchKernelSpec(name: context.spec.name))
+        }
+        return try await provisioner.launch(context)
+    }
+}
