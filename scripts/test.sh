@@ -9,5 +9,6 @@ echo "== swift build"
 swift build
 echo "== swift test"
 swift test
-echo "== end-to-end tests (pytest)"
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/python -m pytest tests/integration -q -p no:cacheprovider "$@"
+echo "== end-to-end tests (pytest: gateway, Kubernetes fakes, pod kernels, controller)"
+swift build --product echo-kernel
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"
