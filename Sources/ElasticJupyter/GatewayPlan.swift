@@ -153,7 +153,12 @@ struct GatewayPlan {
             ])
         }
         defer { try? FileManager.default.removeItem(atPath: runtimeDirectory) }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            try? await kubernetesClient?.shutdown()
+            throw error
+        }
         try? await kubernetesClient?.shutdown()
     }
 }

@@ -27,7 +27,7 @@ final class FakeLeaseServer: Sendable {
 
     private func handle(_ request: FakeRequest) -> FakeResponse {
         let parts = request.path.split(separator: "/")
-        guard parts.count >= 7, parts[5] == "leases" else { return .status(404, reason: "NotFound") }
+        guard parts.count >= 6, parts[5] == "leases" else { return .status(404, reason: "NotFound") }
         let name = parts.count > 6 ? String(parts[6]) : ""
         return state.withLock { state -> FakeResponse in
             switch request.method {

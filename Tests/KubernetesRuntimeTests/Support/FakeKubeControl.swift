@@ -1,0 +1,1 @@
+../../KubernetesAPITests/Support/FakeKubeControl.swift
