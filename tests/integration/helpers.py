@@ -47,6 +47,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class GiveUp(Exception):
+    """Raised by a wait_until predicate to stop waiting at once (e.g. the process died)."""
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.1, what: str = "condition"):
     """Poll ``predicate`` until it returns a truthy value; return it. AssertionError on timeout."""
     deadline = time.monotonic() + timeout
@@ -56,6 +60,8 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
             value = predicate()
             if value:
                 return value
+        except GiveUp:
+            raise
         except Exception as exc:  # noqa: BLE001 - keep polling, report the last error
             last_exc = exc
         if time.monotonic() >= deadline:
@@ -348,18 +354,19 @@ class KernelWS:
         hdrs = list(headers or [])
         if token:
             hdrs.append(f"Authorization: token {token}")
-        self.ws = websocket.create_connection(
-            url,
-            subprotocols=[V1_PROTOCOL] if protocol == "v1" else None,
-            header=hdrs,
-            timeout=timeout,
-            sslopt=sslopt,
-            enable_multithread=True,
-        )
+        if protocol == "v1":
+            # Offered by hand: websocket-client's own `subprotocols=` refuses a server that selects none,
+            # which RFC 6455 (and every browser) allows. We read the answer ourselves.
+            hdrs.append(f"Sec-WebSocket-Protocol: {V1_PROTOCOL}")
+        self.ws = websocket.create_connection(url, header=hdrs, timeout=timeout, sslopt=sslopt, enable_multithread=True)
         self.requested = protocol
-        self.negotiated = self.ws.getsubprotocol()
-        self.protocol = "v1" if self.negotiated == V1_PROTOCOL else "legacy"
         self.response_headers = {k.lower(): v for k, v in (self.ws.getheaders() or {}).items()}
+        self.negotiated = self.response_headers.get("sec-websocket-protocol")
+        if self.negotiated not in (None, V1_PROTOCOL):
+            raise AssertionError(f"server selected a subprotocol that was not offered: {self.negotiated!r}")
+        if self.negotiated and protocol != "v1":
+            raise AssertionError(f"server selected {self.negotiated!r} although no subprotocol was offered")
+        self.protocol = "v1" if self.negotiated == V1_PROTOCOL else "legacy"
         self.inbox: collections.deque = collections.deque()
         self.closed: WSClosed | None = None
         self.opcodes: list[int] = []  # opcode of every data frame received (for binary-vs-text checks)
@@ -525,11 +532,16 @@ class KernelWS:
         deadline = time.monotonic() + timeout
         while res.reply is None or not idle:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            try:
+                if remaining <= 0:
+                    raise AssertionError("deadline")
+                m = self.wait_for(lambda m: parent_id(m) == msg_id, remaining, what=f"output of {msg_id}")
+            except AssertionError:
+                others = [(m["channel"], m["msg_type"]) for m in self.inbox]
                 raise AssertionError(
-                    f"execute {msg_id} incomplete after {timeout}s (reply={res.reply is not None}, idle={idle}); "
-                    f"got {[m['msg_type'] for m in res.messages]}")
-            m = self.wait_for(lambda m: parent_id(m) == msg_id, remaining, what=f"output of {msg_id}")
+                    f"execute {msg_id} incomplete after {timeout}s on {self.url} (execute_reply={res.reply is not None}, "
+                    f"iopub idle={idle}); got {[(m['channel'], m['msg_type']) for m in res.messages]}; "
+                    f"unrelated messages meanwhile: {others[-20:]}") from None
             res.messages.append(m)
             if m["msg_type"] == "execute_reply":
                 res.reply = m["content"]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from helpers import Rest, free_port, wait_until
+from helpers import GiveUp, Rest, free_port, wait_until
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -320,7 +320,7 @@ class Gateway(ManagedProcess):
         self._spawn(cmd, env, cwd=self.config.root_dir)
         try:
             wait_until(self._ready, STARTUP_TIMEOUT, 0.1, what=f"gateway on port {self.port} to be ready")
-        except AssertionError:
+        except (AssertionError, GiveUp):
             tail = self.log_tail()
             self.stop()
             raise RuntimeError(f"gateway did not become ready; log tail:\n{tail}") from None
@@ -328,7 +328,7 @@ class Gateway(ManagedProcess):
 
     def _ready(self) -> bool:
         if not self.alive():
-            raise RuntimeError(f"gateway exited with code {self.proc.returncode}:\n{self.log_tail()}")
+            raise GiveUp(f"gateway exited with code {self.proc.returncode}")
         paths = ["readyz", self.base_url + "readyz"] if self.impl == "ej" else [self.base_url + "api"]
         for p in paths:
             try:
@@ -351,10 +351,12 @@ class JupyterServer(ManagedProcess):
 
     name = "jupyter_server"
 
-    def __init__(self, gateway: Gateway, root_dir: Path, log_dir: Path, token: str = "js-token"):
+    def __init__(self, gateway: Gateway, root_dir: Path, log_dir: Path, token: str = "js-token",
+                 env: dict[str, str] | None = None):
         port = free_port()
         super().__init__(log_dir / f"jupyter-server-{port}.log")
         self.gateway, self.root_dir, self.token, self.port = gateway, root_dir, token, port
+        self.extra_env = dict(env or {})  # e.g. KERNEL_USERNAME, which GatewayClient forwards to the gateway
         self.http_url = f"http://127.0.0.1:{port}"
         self.rest = Rest(self.http_url, "/", token)
 
@@ -366,11 +368,12 @@ class JupyterServer(ManagedProcess):
             "JUPYTER_CONFIG_DIR": str(home / "config"),
             "JUPYTER_DATA_DIR": str(home / "data"),
             "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+            **self.extra_env,
         })
         cmd = [str(REPO_ROOT / ".venv" / "bin" / "jupyter"), "server",
                f"--gateway-url={self.gateway.http_url}{self.gateway.base_url.rstrip('/')}",
                "--GatewayClient.request_timeout=60", "--GatewayClient.connect_timeout=30",
-               f"--ServerApp.token={self.token}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+               f"--IdentityProvider.token={self.token}", "--ServerApp.allow_root=True", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
                "--ServerApp.port_retries=0", f"--ServerApp.root_dir={self.root_dir}", "--no-browser",
                "--ServerApp.open_browser=False", "--ServerApp.log_level=DEBUG"]
         if self.gateway.config.auth_token:
@@ -379,12 +382,12 @@ class JupyterServer(ManagedProcess):
 
         def ready():
             if not self.alive():
-                raise RuntimeError(f"jupyter_server exited:\n{self.log_tail()}")
+                raise GiveUp(f"jupyter_server exited with code {self.proc.returncode}")
             return self.rest.get("api/status", timeout=2).status_code == 200
 
         try:
             wait_until(ready, STARTUP_TIMEOUT, 0.2, what="jupyter_server to be ready")
-        except AssertionError:
+        except (AssertionError, GiveUp):
             tail = self.log_tail()
             self.stop()
             raise RuntimeError(f"jupyter_server did not become ready; log tail:\n{tail}") from None

@@ -46,16 +46,25 @@ def test_allowed_kernels_and_default(gw_alt, kernels):
     body = gw_alt.rest.get("api/kernelspecs").json()
     assert body["default"] == "python3_ipykernel6"
     assert set(body["kernelspecs"]) == {"python3", "python3_ipykernel6", "never_ready"}
-    r = gw_alt.rest.post("api/kernels", json={"name": "message_interrupt"})
-    assert r.status_code in (403, 404), r.text
-    assert gw_alt.rest.get("api/kernelspecs/message_interrupt").status_code in (403, 404)
     model = kernels.start(gw_alt, None)
     assert model["name"] == "python3_ipykernel6"
 
 
-def test_launch_timeout_cleans_up(gw_alt):
+@pytest.mark.ej_only  # EG's allow-list only filters the listing: it starts any installed spec
+def test_kernel_outside_allow_list_refused(gw_alt, kernels):
+    r = gw_alt.rest.post("api/kernels", json={"name": "message_interrupt"})
+    if r.status_code == 201:
+        kernels.track(gw_alt.rest, r.json()["id"])
+    assert_json_error(r, (403, 404))
+    assert gw_alt.rest.get("api/kernelspecs/message_interrupt").status_code in (403, 404)
+
+
+@pytest.mark.ej_only  # EG answers 201 for local kernels before they are up
+def test_launch_timeout_cleans_up(gw_alt, kernels):
     """A kernel that never opens its ports: the POST fails (5 s launch timeout), nothing is left behind."""
     r = gw_alt.rest.post("api/kernels", json={"name": "never_ready"}, timeout=120)
+    if r.status_code == 201:
+        kernels.track(gw_alt.rest, r.json()["id"])
     assert r.status_code >= 500, r.text
     assert_json_error(r, r.status_code)
     wait_until(lambda: not processes_with_cmdline(NEVER_READY_SENTINEL), 20, what="the never-ready process to be killed")

@@ -15,6 +15,13 @@ from helpers import V1_PROTOCOL, parent_id, pid_alive, wait_until
 PID_CODE = "import os\nprint(os.getpid())\n"
 
 
+def exec_pid(ws, code=PID_CODE, timeout=30) -> int:
+    res = ws.execute(code, timeout)
+    assert res.status == "ok", res.errors
+    assert res.stdout.strip().isdigit(), f"no pid on stdout; got {[(m['channel'], m['msg_type']) for m in res.messages]}"
+    return int(res.stdout.strip().splitlines()[-1])
+
+
 def is_status(state):
     return lambda m: m["channel"] == "iopub" and m["msg_type"] == "status" and m["content"].get("execution_state") == state
 
@@ -163,7 +170,7 @@ def test_interrupt(gw, kernels, protocol, spec):
 def test_restart_keeps_id_new_process(gw, kernels, protocol, kernel_name):
     model = kernels.start(gw, kernel_name)
     ws = kernels.ws(gw, model["id"], protocol)
-    pid1 = int(ws.execute_ok("x = 123\n" + PID_CODE))
+    pid1 = exec_pid(ws, "x = 123\n" + PID_CODE)
     r = gw.rest.post(f"api/kernels/{model['id']}/restart")
     assert r.status_code == 200, r.text
     assert r.json()["id"] == model["id"]
@@ -172,7 +179,7 @@ def test_restart_keeps_id_new_process(gw, kernels, protocol, kernel_name):
     ws.close()
     ws = kernels.ws(gw, model["id"], protocol, session_id=ws.session_id)
     assert ws.kernel_info(timeout=60)["content"]["status"] == "ok"
-    pid2 = int(ws.execute_ok(PID_CODE))
+    pid2 = exec_pid(ws)
     assert pid2 != pid1
     wait_until(lambda: not pid_alive(pid1), 30, what="old kernel process to exit")
     res = ws.execute("print(x)")
@@ -184,7 +191,7 @@ def test_restart_existing_socket_keeps_working(gw, kernels, protocol):
     """A client that does not reconnect after a REST restart still reaches the new kernel process."""
     model = kernels.start(gw)
     ws = kernels.ws(gw, model["id"], protocol)
-    pid1 = int(ws.execute_ok(PID_CODE))
+    pid1 = exec_pid(ws)
     assert gw.rest.post(f"api/kernels/{model['id']}/restart").status_code == 200
 
     def new_pid():
@@ -221,7 +228,7 @@ def test_shutdown_closes_websocket_with_reason(gw, kernels, protocol):
 def test_kill_kernel_auto_restart(gw, kernels, protocol, kernel_name):
     model = kernels.start(gw, kernel_name)
     ws = kernels.ws(gw, model["id"], protocol)
-    pid1 = int(ws.execute_ok(PID_CODE))
+    pid1 = exec_pid(ws)
     os.kill(pid1, signal.SIGKILL)
     ws.wait_for(is_status("restarting"), 30, what="iopub status 'restarting'")
 
@@ -237,7 +244,7 @@ def test_kill_kernel_auto_restart(gw, kernels, protocol, kernel_name):
 def test_kill_kernel_no_auto_restart(gw_alt, kernels, protocol):
     model = kernels.start(gw_alt, "python3")
     ws = kernels.ws(gw_alt, model["id"], protocol)
-    pid = int(ws.execute_ok(PID_CODE))
+    pid = exec_pid(ws)
     os.kill(pid, signal.SIGKILL)
     ws.wait_for(is_status("dead"), 30, what="iopub status 'dead'")
     wait_until(lambda: gw_alt.rest.kernel(model["id"]).json()["execution_state"] == "dead", 30,

@@ -143,8 +143,19 @@ def _v1_cases() -> dict[str, bytes]:
 V1_CASES = _v1_cases()
 
 
+# Frames that make Enterprise Gateway allocate without bound (its decoders trust the counts): running
+# them against EG eats all memory of the machine, so they are skipped there.
+EG_UNSAFE = {"2**40_offsets_in_70_bytes", "2**64-1_offsets", "huge_buffer_count", "random_bytes"}
+
+
+def skip_if_unsafe_for_eg(case):
+    if IMPL == "eg" and case in EG_UNSAFE:
+        pytest.skip("Enterprise Gateway allocates without bound on this frame")
+
+
 @pytest.mark.parametrize("case", sorted(V1_CASES))
 def test_bad_v1_frame(gw_robust, bystander, victim, kernels, case):
+    skip_if_unsafe_for_eg(case)
     ws = kernels.ws(gw_robust, victim["id"], "v1")
     assert ws.protocol == "v1"
     ws.send_raw_binary(V1_CASES[case])
@@ -166,6 +177,7 @@ LEGACY_BINARY_CASES = {
 
 @pytest.mark.parametrize("case", sorted(LEGACY_BINARY_CASES))
 def test_bad_legacy_binary_frame(gw_robust, bystander, victim, kernels, case):
+    skip_if_unsafe_for_eg(case)
     ws = kernels.ws(gw_robust, victim["id"], "legacy")
     ws.send_raw_binary(LEGACY_BINARY_CASES[case])
     closed_or_ignored(ws)
@@ -177,8 +189,10 @@ def test_missing_channel_defaults_to_shell(gw_robust, victim, kernels):
     msg = valid_msg()
     del msg["channel"]
     ws.send_raw_text(json.dumps(msg))
-    reply = ws.wait_for(lambda m: parent_id(m) == msg["header"]["msg_id"], 15, what="kernel_info_reply")
-    assert reply["msg_type"] == "kernel_info_reply"
+    reply = ws.wait_for(lambda m: parent_id(m) == msg["header"]["msg_id"] and m["msg_type"] == "kernel_info_reply",
+                        15, what="kernel_info_reply")
+    assert reply["channel"] == "shell"
+    assert reply["content"]["status"] == "ok"
 
 
 def test_eg_itest_client_message_shape(gw_robust, victim, kernels):
@@ -212,11 +226,14 @@ def test_oversized_message_closes_connection(gw_robust, bystander, victim, kerne
             ws.send_raw_text(json.dumps(msg))
         elif kind == "v1_binary":
             ws.send_raw_binary(encode_v1("shell", v1_parts("execute_request", {"code": code, "silent": False})))
-        else:  # 3 x 512 KiB continuation frames: each frame is small, the message is not
-            chunk = b"x" * (MiB // 2)
-            ws.ws.send_frame(websocket.ABNF.create_frame(chunk, websocket.ABNF.OPCODE_TEXT, fin=0))
-            ws.ws.send_frame(websocket.ABNF.create_frame(chunk, websocket.ABNF.OPCODE_CONT, fin=0))
-            ws.ws.send_frame(websocket.ABNF.create_frame(chunk, websocket.ABNF.OPCODE_CONT, fin=1))
+        else:  # a valid 2 MiB JSON message in 512 KiB continuation frames: each frame is small, the message is not
+            msg = valid_msg(msg_type="execute_request")
+            msg["content"] = {"code": code, "silent": False}
+            data = json.dumps(msg).encode()
+            chunks = [data[i:i + MiB // 2] for i in range(0, len(data), MiB // 2)]
+            for i, chunk in enumerate(chunks):
+                opcode = websocket.ABNF.OPCODE_TEXT if i == 0 else websocket.ABNF.OPCODE_CONT
+                ws.ws.send_frame(websocket.ABNF.create_frame(chunk, opcode, fin=int(i == len(chunks) - 1)))
     except (websocket.WebSocketException, OSError):
         pass  # the server may cut us off while we are still sending
     closed = ws.wait_closed(15)
@@ -225,29 +242,24 @@ def test_oversized_message_closes_connection(gw_robust, bystander, victim, kerne
 
 
 @pytest.mark.ej_only  # EG queues everything for a slow reader (unbounded)
-def test_slow_reader_memory_bounded(gw_robust, bystander, kernels):
-    """A client that never reads while its kernel prints ~160 MiB must not blow up the gateway."""
+def test_slow_reader_memory_bounded(gw_robust, bystander, kernels, tmp_path):
+    """A client that never reads while its kernel prints 160 MiB must not blow up the gateway: its queue is
+    bounded (the gateway may drop messages for it or close it) and other kernels keep being served."""
     model = kernels.start(gw_robust, "python3")
-    fast = kernels.ws(gw_robust, model["id"], "legacy")  # a second, well-behaved client on the same kernel
-    fast.kernel_info()
     slow = kernels.ws(gw_robust, model["id"], "legacy")
     slow.kernel_info()
     slow.ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    total = 160 * MiB
-    chunk = 64 * 1024
+    total, chunk = 160 * MiB, 64 * 1024
+    done = tmp_path / "flood-done"
     code = (f"import sys\nchunk = 'x' * {chunk - 1} + '\\n'\n"
             f"for _ in range({total // chunk}):\n    sys.stdout.write(chunk)\n    sys.stdout.flush()\n"
-            "print('done')\n")
-    baseline = None
+            f"open({str(done)!r}, 'w').write('done')\n")
     with RssSampler(gw_robust.pid) as rss:
         baseline = rss.peak
-        msg_id = slow.send_execute(code)  # ...and never reads again
-        # the fast client sees the whole run and its end
-        fast.wait_for(lambda m: parent_id(m) == msg_id and m["msg_type"] == "status"
-                      and m["content"]["execution_state"] == "idle", 120, what="the flood to finish")
-        # meanwhile (and afterwards) other kernels are served
-        assert_healthy(gw_robust, bystander)
-        time.sleep(1)
+        slow.send_execute(code)  # ...and never reads again
+        wait_until(done.exists, 120, interval=0.2, what="the kernel to finish printing")
+        assert_healthy(gw_robust, bystander)  # served meanwhile
+        time.sleep(1)  # let the gateway drain what the kernel sent last
     growth = rss.peak - baseline
     assert growth < 64 * MiB, f"gateway RSS grew by {growth / MiB:.0f} MiB for a slow reader (output {total // MiB} MiB)"
     assert_healthy(gw_robust, bystander)
