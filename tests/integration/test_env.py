@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 
 import pytest
@@ -18,7 +19,7 @@ def kernel_env(gw, kernels, keys, name="python3", **body) -> dict:
     result = {}
     for line in out.splitlines():
         k, _, v = line.partition(" = ")
-        result[k] = eval(v)  # repr() of str/None printed by the kernel
+        result[k] = ast.literal_eval(v)  # repr() of str/None printed by the kernel
     return result
 
 

@@ -233,9 +233,17 @@ public actor KernelManager: Service {
         enum Outcome: Sendable { case ready, exited(KernelExit), timedOut }
         let outcome = await withTaskGroup(of: Outcome.self) { group in
             group.addTask {
+                // Ready = a kernel_info_reply on shell AND a live iopub subscription (any iopub message,
+                // e.g. the status the kernel_info_request causes): otherwise a client's first execute could
+                // lose its output to ZeroMQ's slow-joiner window.
                 while !Task.isCancelled {
                     let request = MessageFactory.make(msgType: "kernel_info_request", content: [:], session: "gateway-\(connection.kernelID)")
-                    if (try? await connection.request(request, channel: .shell, timeout: .seconds(2))) != nil { return .ready }
+                    if (try? await connection.request(request, channel: .shell, timeout: .seconds(2))) != nil {
+                        for _ in 0..<10 where !connection.iopubSeen {
+                            try? await Task.sleep(for: .milliseconds(20))
+                        }
+                        if connection.iopubSeen { return .ready }
+                    }
                 }
                 return .timedOut
             }
@@ -274,6 +282,7 @@ public actor KernelManager: Service {
         while true {
             kernel.state.withLock { $0.reason = reason }
             broadcastStatus(kernel, "restarting")
+            kernel.connection?.resetIopubSeen()
             if let old = kernel.process { await old.cleanUp() }
             do {
                 try await launch(kernel, reuse: kernel.connection?.info)
@@ -343,6 +352,7 @@ public actor KernelManager: Service {
         }
         if let process = kernel.process, !process.hasExited, process.restartsInPlace, let connection = kernel.connection {
             // A new kernel process in the same pod: the pod (and its GPU) stays.
+            connection.resetIopubSeen()
             let request = MessageFactory.make(msgType: "shutdown_request", content: ["restart": .bool(true)], session: "gateway-\(id)")
             _ = try? await connection.request(request, channel: .control, timeout: configuration.shutdownGracePeriod)
             try? await Task.sleep(for: .milliseconds(300))
@@ -360,6 +370,7 @@ public actor KernelManager: Service {
             await stopProcess(kernel, process: process, restart: true)
             await process.cleanUp()
         }
+        kernel.connection?.resetIopubSeen()
         do {
             try await launch(kernel, reuse: kernel.connection?.info)
         } catch {

@@ -38,15 +38,25 @@ public final class KernelConnection: Sendable {
     }
 
     struct Routing {
-        var clients: [String: ClientConnection] = [:]
+        /// Attached clients by session id, oldest first: replies go to the newest of a session.
+        var clients: [String: [ClientConnection]] = [:]
+        var clientTotal = 0
+        /// Whether an iopub message arrived since the sockets were (re)connected: the SUB socket's
+        /// subscription is live only then (ZeroMQ's slow joiner).
+        var iopubSeen = false
         /// Request msg_id → session id of the client that sent it (bounded, oldest forgotten first).
         var requesters: [String: String] = [:]
         var requesterOrder: Deque<String> = []
         /// Request msg_id → the gateway's own waiting request.
         var internalWaiters: [String: ReplySlot] = [:]
-        var offline: OfflineBuffer?
+        /// Buffers of sessions whose clients all went away, replayed when the session comes back.
+        var offline: [String: OfflineBuffer] = [:]
+        var offlineOrder: Deque<String> = []
         var closed = false
     }
+
+    /// Sessions buffered at once per kernel; the oldest buffer is dropped beyond this.
+    static let maxBufferedSessions = 4
 
     struct Heartbeat {
         var waiter: CheckedContinuation<Bool, Never>?
@@ -85,6 +95,7 @@ public final class KernelConnection: Sendable {
             for id in [old.shell, old.control, old.stdin, old.iopub, old.hb] { reactor.close(id) }
         }
         currentInfo.withLock { $0 = newInfo }
+        resetIopubSeen()
         try await connect()
     }
 
@@ -149,61 +160,75 @@ public final class KernelConnection: Sendable {
 
     // MARK: Clients
 
-    /// Attaches a WebSocket client. A client already attached with the same session id is closed at once
-    /// (a reconnect replaces the stale connection). Buffered messages of the same session are replayed;
-    /// those of another session are discarded.
+    /// Attaches a WebSocket client. A new connection with the session id of an attached one takes over
+    /// at once: replies for that session go to the newest connection (the older one, typically abandoned
+    /// by its client, keeps receiving iopub until it closes — closing it here would make jupyter_server's
+    /// proxy re-dial it and the two would evict each other). Messages buffered for the session are replayed.
     /// - Returns: the number of attached clients.
     @discardableResult
     public func attach(_ client: ClientConnection) -> Int {
-        let (replaced, replay, discarded, count) = routing.withLock { routing in
-            let replaced = routing.clients.updateValue(client, forKey: client.sessionID)
+        let (replay, count) = routing.withLock { routing in
+            routing.clients[client.sessionID, default: []].append(client)
+            routing.clientTotal += 1
             var replay: [ChannelMessage] = []
-            var discarded = 0
-            if let offline = routing.offline {
-                if offline.sessionID == client.sessionID {
-                    replay = offline.messages.map(\.message)
-                } else {
-                    discarded = offline.messages.count
-                }
-                routing.offline = nil
+            if let buffer = routing.offline.removeValue(forKey: client.sessionID) {
+                replay = buffer.messages.map(\.message)
+                routing.offlineOrder.removeAll { $0 == client.sessionID }
             }
-            return (replaced, replay, discarded, routing.clients.count)
-        }
-        replaced?.close(reason: "Replaced by a new connection with the same session id")
-        if discarded > 0 {
-            logger.info("discarding buffered messages of another session", metadata: ["kernel_id": "\(kernelID)", "count": "\(discarded)"])
+            return (replay, routing.clientTotal)
         }
         for message in replay { client.enqueue(message) }
         return count
     }
 
-    /// Detaches a client. When the last one goes, buffering for its session starts.
+    /// Detaches a client. When the last connection of a session goes, buffering for that session starts.
     /// - Returns: the number of attached clients.
     @discardableResult
     public func detach(_ client: ClientConnection) -> Int {
         routing.withLock { routing in
-            if routing.clients[client.sessionID] === client {
+            guard var list = routing.clients[client.sessionID], let index = list.firstIndex(where: { $0 === client }) else {
+                return routing.clientTotal
+            }
+            list.remove(at: index)
+            routing.clientTotal -= 1
+            if list.isEmpty {
                 routing.clients.removeValue(forKey: client.sessionID)
-                if routing.clients.isEmpty, !routing.closed {
-                    routing.offline = OfflineBuffer(
+                if !routing.closed {
+                    routing.offline[client.sessionID] = OfflineBuffer(
                         sessionID: client.sessionID,
                         maxMessages: configuration.offlineBufferMessages,
                         maxBytes: configuration.offlineBufferBytes)
+                    routing.offlineOrder.append(client.sessionID)
+                    if routing.offlineOrder.count > Self.maxBufferedSessions, let oldest = routing.offlineOrder.popFirst() {
+                        routing.offline.removeValue(forKey: oldest)
+                    }
                 }
+            } else {
+                routing.clients[client.sessionID] = list
             }
-            return routing.clients.count
+            return routing.clientTotal
         }
     }
 
     /// Number of attached clients.
-    public var clientCount: Int { routing.withLock { $0.clients.count } }
+    public var clientCount: Int { routing.withLock { $0.clientTotal } }
+
+    /// Whether iopub is known to be live (an iopub message arrived since (re)connecting).
+    public var iopubSeen: Bool { routing.withLock { $0.iopubSeen } }
+
+    /// Forgets that iopub was live (before a kernel restart, whose new process binds iopub anew).
+    public func resetIopubSeen() {
+        routing.withLock { $0.iopubSeen = false }
+    }
 
     /// Closes every attached client with a reason and stops buffering.
     public func closeAllClients(reason: String) {
         let clients = routing.withLock { routing -> [ClientConnection] in
-            let clients = Array(routing.clients.values)
+            let clients = routing.clients.values.flatMap { $0 }
             routing.clients.removeAll()
-            routing.offline = nil
+            routing.clientTotal = 0
+            routing.offline.removeAll()
+            routing.offlineOrder.removeAll()
             return clients
         }
         for client in clients { client.close(reason: reason) }
@@ -291,7 +316,7 @@ public final class KernelConnection: Sendable {
         onKernelMessage(channel, peek, MessagePeek.topLevelString("msg_type", in: parts.parentHeader))
         let message = ChannelMessage(channel: channel, parts: parts)
         if channel == .iopub {
-            deliverToAll(message, isStatus: peek.msgType == "status")
+            deliverToAll(message, isStatus: peek.msgType == "status", fromKernel: true)
             return
         }
         enum Target { case waiter(ReplySlot), client(ClientConnection), none }
@@ -300,10 +325,8 @@ public final class KernelConnection: Sendable {
                 if let waiter = routing.internalWaiters.removeValue(forKey: parent) { return .waiter(waiter) }
                 let session = routing.requesters[parent] ?? peek.parentSession
                 if let session {
-                    if let client = routing.clients[session] { return .client(client) }
-                    if routing.offline?.sessionID == session {
-                        routing.offline?.append(message, isStatus: false)
-                    }
+                    if let client = routing.clients[session]?.last { return .client(client) }
+                    routing.offline[session]?.append(message, isStatus: false)
                 }
             }
             return .none
@@ -315,13 +338,13 @@ public final class KernelConnection: Sendable {
         }
     }
 
-    func deliverToAll(_ message: ChannelMessage, isStatus: Bool) {
+    func deliverToAll(_ message: ChannelMessage, isStatus: Bool, fromKernel: Bool = false) {
         let clients: [ClientConnection] = routing.withLock { routing in
-            if routing.clients.isEmpty {
-                routing.offline?.append(message, isStatus: isStatus)
-                return []
+            if fromKernel { routing.iopubSeen = true }
+            for session in routing.offlineOrder {
+                routing.offline[session]?.append(message, isStatus: isStatus)
             }
-            return Array(routing.clients.values)
+            return routing.clients.values.flatMap { $0 }
         }
         for client in clients { client.enqueue(message) }
     }
