@@ -92,10 +92,17 @@ extension ChildProcess {
         #endif
 
         var pid: pid_t = 0
-        let result = withCStringArray(argv) { argvPointer in
-            withCStringArray(environment) { environmentPointer in
-                posix_spawn(&pid, executable, &actions, &attributes, argvPointer, environmentPointer)
+        var result: Int32 = 0
+        // ETXTBSY: another thread's fork may still hold a just-written executable open for writing
+        // until its exec; the window is short, so retry briefly (as Go's os/exec does).
+        for attempt in 0..<20 {
+            result = withCStringArray(argv) { argvPointer in
+                withCStringArray(environment) { environmentPointer in
+                    posix_spawn(&pid, executable, &actions, &attributes, argvPointer, environmentPointer)
+                }
             }
+            guard result == ETXTBSY else { break }
+            usleep(useconds_t(5_000 * (attempt + 1)))
         }
         guard result == 0 else { throw ChildProcessError.spawnFailed(executable: executable, errno: result) }
         return pid
