@@ -61,6 +61,9 @@ let package = Package(
             dependencies: [
                 "JupyterProtocol",
                 "ZeroMQ",
+                "KubernetesAPI",
+                "KubernetesRuntime",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
