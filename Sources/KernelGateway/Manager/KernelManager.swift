@@ -68,6 +68,9 @@ public actor KernelManager: Service {
         while !Task.isCancelled {
             do { try await Task.sleep(for: configuration.heartbeatInterval) } catch { return }
             for kernel in await allKernels() where kernel.phase == .running {
+                if let process = kernel.process {
+                    await process.noteActivity(kernel.model().lastActivity)
+                }
                 guard let connection = kernel.connection else { continue }
                 let alive = await connection.probeHeartbeat(timeout: .seconds(3))
                 if !alive, kernel.phase == .running {

@@ -1,3 +1,4 @@
+import Foundation
 import JupyterProtocol
 
 /// Everything a provisioner needs to launch one kernel.
@@ -90,9 +91,13 @@ public protocol ProvisionedKernel: Sendable {
     var restartsInPlace: Bool { get }
     /// Whether signals reach the kernel (otherwise interrupts go as `interrupt_request` on control).
     var supportsSignals: Bool { get }
+    /// Records the kernel's last activity where the provisioner keeps state (a pod annotation); the
+    /// provisioner decides how often it actually writes.
+    func noteActivity(_ lastActivity: Date) async
 }
 
 extension ProvisionedKernel {
     public var restartsInPlace: Bool { false }
     public var supportsSignals: Bool { true }
+    public func noteActivity(_ lastActivity: Date) async {}
 }

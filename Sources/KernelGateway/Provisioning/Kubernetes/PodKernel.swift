@@ -14,6 +14,10 @@ final class PodKernel: ProvisionedKernel {
     let logger: Logger
     private let info: Mutex<ConnectionInfo>
     private let ended = Mutex<String?>(nil)
+    /// When the last-activity annotation was written, and what it said.
+    private let annotated = Mutex<(written: Date, value: Date)?>(nil)
+    /// The annotation is written at most this often.
+    static let annotationInterval: TimeInterval = 60
 
     init(client: KubernetesClient, tracker: KernelPodTracker, podName: String, secretName: String, namespace: String,
          connectionInfo: ConnectionInfo, logger: Logger) {
@@ -67,6 +71,24 @@ final class PodKernel: ProvisionedKernel {
     func waitForExitOrCancellation() async -> KernelExit? {
         guard let reason = await tracker.waitUntilGone(podName: podName) else { return nil }
         return .lost(reason: reason)
+    }
+
+    func noteActivity(_ lastActivity: Date) async {
+        let now = Date()
+        let due = annotated.withLock { state -> Bool in
+            if let state, state.value == lastActivity || now.timeIntervalSince(state.written) < Self.annotationInterval { return false }
+            state = (now, lastActivity)
+            return true
+        }
+        guard due else { return }
+        let patch: KubeJSON = ["metadata": ["annotations": [
+            .init(stringLiteral: KernelPodLabels.lastActivityAnnotation): .string(JupyterDate.format(lastActivity)),
+        ]]]
+        do {
+            _ = try await client.patch(.pods, name: podName, namespace: namespace, patch: patch, as: KubeObject.self)
+        } catch {
+            logger.debug("could not annotate last activity", metadata: ["pod": "\(podName)", "error": "\(error)"])
+        }
     }
 
     func cleanUp() async {
