@@ -84,10 +84,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "JupyterController",
+            dependencies: [
+                "KubernetesAPI",
+                "KubernetesRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "ElasticJupyter",
             dependencies: [
                 "KernelGateway",
+                "JupyterController",
                 "KernelGatewayHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -101,6 +112,7 @@ let package = Package(
         .testTarget(name: "KernelGatewayTests", dependencies: ["KernelGateway", "JupyterProtocol"]),
         .testTarget(name: "KernelGatewayHTTPTests", dependencies: ["KernelGatewayHTTP", "KernelGateway"]),
         .testTarget(name: "KubernetesAPITests", dependencies: ["KubernetesAPI", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),
+        .testTarget(name: "JupyterControllerTests", dependencies: ["JupyterController", "KubernetesAPI", "KubernetesRuntime"]),
         .testTarget(name: "KubernetesRuntimeTests", dependencies: ["KubernetesRuntime", "KubernetesAPI", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),
     ]
 )

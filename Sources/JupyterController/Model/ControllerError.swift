@@ -29,4 +29,10 @@ public enum ControllerError: Error, Sendable, Hashable, CustomStringConvertible 
         case .kernelsRemaining: return "KernelsTerminating"
         }
     }
+
+    /// Whether `error` is an ``invalidSpec(_:)``.
+    public static func isInvalidSpec(_ error: (any Error)?) -> Bool {
+        if let error = error as? ControllerError, case .invalidSpec = error { return true }
+        return false
+    }
 }

@@ -65,7 +65,7 @@ extension GatewayRenderer {
             .env("EG_NAMESPACE", fieldPath: "metadata.namespace"),
             .env("EG_SHARED_NAMESPACE", "true"),
             .env("EG_DEFAULT_KERNEL_NAME", KernelSpecRenderer.nonEmpty(spec.defaultKernel) ?? JupyterGatewaySpec.builtInKernel),
-            .env("EG_ALLOWED_KERNELS", kernelSpecs.map(\.name).sorted().joined(separator: ",")),
+            .env("EG_ALLOWED_KERNELS", allowedKernels.joined(separator: ",")),
             .env("EJ_KERNELSPECS_DIRS", Self.kernelSpecsPath),
             .env("EG_KERNEL_IMAGE", kernelImage),
             .env("EJ_KERNEL_SERVICE_ACCOUNT", names.kernelServiceAccount),
@@ -85,6 +85,13 @@ extension GatewayRenderer {
             env.append(.env("EG_KEYFILE", Self.tlsPath + "/tls.key"))
         }
         return env
+    }
+
+    /// The kernelspecs the gateway may offer: those listed (even while missing, so that a gateway whose
+    /// kernelspecs do not exist yet never falls back to every kernelspec of its image), else the built-in one.
+    var allowedKernels: [String] {
+        let listed = input.gateway.spec.kernels ?? []
+        return listed.isEmpty ? [JupyterGatewaySpec.builtInKernel] : Array(Set(listed)).sorted()
     }
 
     func probe(path: String, period: Int64, failures: Int64) -> KubeJSON {

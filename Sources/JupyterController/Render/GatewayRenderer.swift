@@ -38,6 +38,8 @@ public struct GatewayRendering: Sendable {
     public var missingKernelSpecs: [String]
     /// JupyterKernelTemplates referenced by kernelspecs that do not exist (`namespace/name`).
     public var missingTemplates: [String]
+    /// The default kernel, when it is not among the kernelspecs offered.
+    public var defaultKernelNotOffered: String?
     /// The gateway URL inside the cluster.
     public var url: String
     /// The Secret holding the auth token.
@@ -112,9 +114,11 @@ public struct GatewayRenderer: Sendable {
         } else {
             absent.append(AbsentChild(ResourceDescriptor.ingresses, namespace: input.gateway.namespace, name: names.workload))
         }
+        let defaultKernel = KernelSpecRenderer.nonEmpty(input.gateway.spec.defaultKernel) ?? JupyterGatewaySpec.builtInKernel
         return GatewayRendering(
             children: children, absent: absent, kernelSpecNames: kernels.files.map(\.name).sorted(),
             missingKernelSpecs: kernels.missing, missingTemplates: kernels.missingTemplates,
+            defaultKernelNotOffered: allowedKernels.contains(defaultKernel) ? nil : defaultKernel,
             url: Self.url(for: input.gateway), authSecretName: auth.name, authSecretKey: auth.key)
     }
 

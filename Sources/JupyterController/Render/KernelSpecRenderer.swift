@@ -22,19 +22,37 @@ public enum KernelSpecRenderer {
     /// The default kernel command: ipykernel with the connection file the gateway mounts.
     public static let defaultArgv = ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
-    /// The built-in `python_kubernetes` kernelspec.
+    /// The built-in `python_kubernetes` kernelspec (as the gateway image ships it, with the controller's
+    /// kernel image): interrupts by message (a signal cannot reach another pod), writable runtime directories.
     /// - Parameter image: Kernel image.
     public static func builtIn(image: String) -> KernelSpecFiles {
         let kernel: KubeJSON = [
             "argv": KubeJSON(defaultArgv),
-            "display_name": "Python 3 (Kubernetes)",
+            "display_name": "Python on Kubernetes",
             "language": "python",
+            "interrupt_mode": "message",
             "metadata": [
                 "process_proxy": ["class_name": .string(kubernetesProcessProxy), "config": ["image_name": .string(image)]],
-                "elastic_jupyter": ["provisioner": "kubernetes", "image": .string(image)],
+                "elastic_jupyter": [
+                    "provisioner": "kubernetes", "image": .string(image), "pod_template": .string(KernelSpecFiles.podTemplateFile),
+                    "resources": ["cpus": "500m", "memory": "1Gi"], "max_cpus": "8", "max_memory": "32Gi", "max_gpus": "0",
+                ],
             ],
         ]
-        return KernelSpecFiles(name: JupyterGatewaySpec.builtInKernel, kernelJSON: kernel, podTemplate: nil)
+        let pod: KubeJSON = [
+            "apiVersion": "v1", "kind": "Pod", "metadata": .emptyObject,
+            "spec": [
+                "terminationGracePeriodSeconds": 10,
+                "containers": [[
+                    "name": "kernel",
+                    "env": [
+                        ["name": "JUPYTER_RUNTIME_DIR", "value": "/tmp/jupyter-runtime"],
+                        ["name": "IPYTHONDIR", "value": "/tmp/ipython"],
+                    ],
+                ]],
+            ],
+        ]
+        return KernelSpecFiles(name: JupyterGatewaySpec.builtInKernel, kernelJSON: kernel, podTemplate: pod)
     }
 
     /// A JupyterKernelSpec as files.
@@ -85,7 +103,8 @@ public enum KernelSpecRenderer {
             ],
         ]
         if !literalEnv.isEmpty { kernel["env"] = .object(literalEnv) }
-        if let mode = nonEmpty(spec.interruptMode) { kernel["interrupt_mode"] = .string(mode) }
+        // A kernel pod cannot be signalled by the gateway: interrupt by message unless told otherwise.
+        kernel["interrupt_mode"] = .string(nonEmpty(spec.interruptMode) ?? (ours["provisioner"] == nil ? "signal" : "message"))
         return KernelSpecFiles(name: kernelSpec.name, kernelJSON: kernel, podTemplate: pod)
     }
 

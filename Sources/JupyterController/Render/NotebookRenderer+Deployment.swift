@@ -105,11 +105,14 @@ extension NotebookRenderer {
     func environment() -> [KubeJSON] {
         var env: [KubeJSON] = []
         if let gateway = input.gateway {
-            let timeout = "\(max(1, gateway.launchTimeout)).0"
+            // jupyter_server sends KERNEL_LAUNCH_TIMEOUT with each start and needs its request timeout to
+            // exceed it by its launch pad (2 s).
+            let launch = max(1, gateway.launchTimeout)
             env.append(.env("JUPYTER_GATEWAY_URL", gateway.url))
             env.append(.env("JUPYTER_GATEWAY_AUTH_TOKEN", secret: names.secret, key: Self.gatewayTokenKey))
-            env.append(.env("JUPYTER_GATEWAY_REQUEST_TIMEOUT", timeout))
-            env.append(.env("JUPYTER_GATEWAY_CONNECT_TIMEOUT", timeout))
+            env.append(.env("JUPYTER_GATEWAY_REQUEST_TIMEOUT", "\(launch + 2).0"))
+            env.append(.env("JUPYTER_GATEWAY_CONNECT_TIMEOUT", "\(launch).0"))
+            env.append(.env("KERNEL_LAUNCH_TIMEOUT", String(launch)))
         }
         env.append(.env("KERNEL_USERNAME", Self.user(of: input.notebook)))
         env.append(.env("KERNEL_NOTEBOOK", names.instanceLabel))

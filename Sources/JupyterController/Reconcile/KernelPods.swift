@@ -1,0 +1,38 @@
+import KubernetesAPI
+import Logging
+
+/// Kernel pods, found by label: counting them for status, deleting them when their gateway or notebook goes.
+public struct KernelPods: Sendable {
+    let client: KubernetesClient
+    let metrics: ControllerMetrics
+
+    /// Creates a helper.
+    public init(client: KubernetesClient, metrics: ControllerMetrics) {
+        self.client = client
+        self.metrics = metrics
+    }
+
+    /// Deletes every pod matching `selector` in `namespace` (read from the API, not a cache).
+    /// - Returns: How many matched (including pods already terminating); 0 means none is left.
+    public func deleteAll(namespace: String, selector: String, logger: Logger) async throws -> Int {
+        let pods = try await client.listAll(
+            .pods, namespace: namespace, options: ListOptions(labelSelector: selector), as: KubeObject.self)
+        for pod in pods.items where !pod.metadata.isBeingDeleted {
+            do {
+                try await client.delete(.pods, name: pod.name, namespace: namespace, options: DeleteOptions(propagationPolicy: .background))
+                metrics.countWrite(kind: "Pod", verb: "delete")
+                logger.info("deleted kernel pod", metadata: ["pod": "\(namespace)/\(pod.name)"])
+            } catch KubernetesError.notFound {
+            }
+        }
+        return pods.items.count
+    }
+
+    /// Pods in a store matching a namespace and labels.
+    public static func count(in store: [KubeObject], namespace: String, labels: [String: String]) -> Int {
+        store.filter { pod in
+            pod.namespace == namespace && !pod.metadata.isBeingDeleted
+                && labels.allSatisfy { pod.labels[$0.key] == $0.value }
+        }.count
+    }
+}

@@ -1,0 +1,104 @@
+import KubernetesAPI
+
+/// Whether a notebook's gateway is usable, and why not.
+public struct GatewayCheck: Sendable, Hashable {
+    /// Whether the notebook can be wired to its gateway (or needs none).
+    public var usable: Bool
+    /// Whether the gateway reports Ready (true when the notebook has no gateway).
+    public var ready: Bool
+    /// `CamelCase` reason.
+    public var reason: String
+    /// Details.
+    public var message: String
+
+    /// Creates a check.
+    public init(usable: Bool, ready: Bool, reason: String, message: String) {
+        self.usable = usable
+        self.ready = ready
+        self.reason = reason
+        self.message = message
+    }
+
+    /// The notebook names no gateway: kernels run in its own pod.
+    public static let none = GatewayCheck(usable: true, ready: true, reason: "NoGateway", message: "kernels run in the notebook pod")
+}
+
+/// Computes a JupyterNotebook's `status` from what the reconcile found. Pure.
+public struct NotebookStatusBuilder: Sendable {
+    /// The notebook.
+    public var notebook: JupyterNotebook
+    /// The rendering (nil when nothing was rendered, e.g. the gateway is missing).
+    public var rendering: NotebookRendering?
+    /// The gateway check.
+    public var gateway: GatewayCheck
+    /// The gateway URL, when known.
+    public var gatewayURL: String?
+    /// The notebook Deployment's state.
+    public var workload: WorkloadState
+    /// Kernel pods of the notebook.
+    public var kernels: Int
+    /// The error that stopped this reconcile, if any.
+    public var error: (any Error)?
+
+    /// Creates a builder.
+    public init(
+        notebook: JupyterNotebook, rendering: NotebookRendering?, gateway: GatewayCheck, gatewayURL: String?,
+        workload: WorkloadState, kernels: Int, error: (any Error)?
+    ) {
+        self.notebook = notebook
+        self.rendering = rendering
+        self.gateway = gateway
+        self.gatewayURL = gatewayURL
+        self.workload = workload
+        self.kernels = kernels
+        self.error = error
+    }
+
+    /// The new `status`, keeping transition times of unchanged conditions.
+    public func build(previous: KubeJSON?) -> KubeJSON {
+        let generation = notebook.generation
+        var problems: [(reason: String, message: String)] = []
+        if let error { problems.append(((error as? ControllerError)?.reason ?? "ReconcileError", "\(error)")) }
+        if let failure = workload.failure { problems.append(("DeploymentFailed", failure)) }
+        let ready = workload.isAvailable && error == nil && gateway.usable
+        var conditions: [Condition] = [
+            Condition(
+                type: "Ready", status: ready,
+                reason: ready ? "Available" : (gateway.usable ? (workload.exists ? "Unavailable" : "Pending") : gateway.reason),
+                message: gateway.usable ? "\(workload.ready)/\(max(workload.desired, 1)) JupyterLab replicas ready" : gateway.message,
+                observedGeneration: generation),
+            Condition(
+                type: "GatewayReady", status: gateway.ready, reason: gateway.reason, message: gateway.message,
+                observedGeneration: generation),
+            Condition(
+                type: "Degraded", status: !problems.isEmpty, reason: problems.first?.reason ?? "AsExpected",
+                message: problems.isEmpty ? "all children reconciled" : problems.map(\.message).joined(separator: "; "),
+                observedGeneration: generation),
+        ]
+        conditions = conditions.keepingTransitionTimes(from: Condition.list(from: previous))
+
+        let phase: String
+        if notebook.object.metadata.isBeingDeleted {
+            phase = "Terminating"
+        } else if ControllerError.isInvalidSpec(error) || workload.failure != nil {
+            phase = "Failed"
+        } else if !gateway.usable {
+            phase = "Pending"
+        } else if ready {
+            phase = "Running"
+        } else {
+            phase = "Provisioning"
+        }
+        var status: KubeJSON = [
+            "observedGeneration": .int(generation),
+            "phase": .string(phase),
+            "url": .string(NotebookRenderer.url(for: notebook)),
+            "readyReplicas": .int(Int64(workload.ready)),
+            "kernels": .int(Int64(kernels)),
+            "conditions": (try? KubeJSON(encoding: conditions)) ?? [],
+        ]
+        if let gatewayURL { status["gatewayURL"] = .string(gatewayURL) }
+        if let pvc = rendering?.pvcName ?? previous?["pvcName"]?.stringValue { status["pvcName"] = .string(pvc) }
+        return status
+    }
+}

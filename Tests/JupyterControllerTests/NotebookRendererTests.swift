@@ -1,0 +1,122 @@
+import Foundation
+import JupyterController
+import KubernetesAPI
+import Testing
+
+@Suite struct NotebookRendererTests {
+    func render(_ notebook: JupyterNotebook, gateway: GatewayConnection? = Fixtures.connection, token: String? = "lab-token")
+        -> NotebookRendering
+    {
+        NotebookRenderer(NotebookRenderInput(
+            notebook: notebook, gateway: gateway, notebookToken: token,
+            settings: RenderSettings(gatewayImage: "gw:1", notebookImage: "nb:1", kernelImage: "k:1"))).render()
+    }
+
+    @Test func seedSampleIsWiredToItsGatewayThroughSecrets() throws {
+        let rendering = render(try Fixtures.notebook())
+        #expect(Set(rendering.children.map { "\($0.resource.kind)/\($0.object.name)" }) == [
+            "Secret/jupyternotebook-sample-jupyter", "PersistentVolumeClaim/jupyternotebook-sample-work",
+            "Deployment/jupyternotebook-sample", "Service/jupyternotebook-sample",
+        ])
+        #expect(rendering.pvcName == "jupyternotebook-sample-work")
+        #expect(rendering.url == "http://jupyternotebook-sample.default:8888")
+        let deployment = try #require(rendering.children.child("Deployment", "jupyternotebook-sample"))
+        let env = deployment.containerEnv
+        #expect(env["JUPYTER_GATEWAY_URL"]?["value"] == "http://jupytergateway-sample.default:8888")
+        #expect(env["JUPYTER_GATEWAY_AUTH_TOKEN"]?[path: "valueFrom", "secretKeyRef"] == [
+            "name": "jupyternotebook-sample-jupyter", "key": "gateway-token",
+        ])
+        #expect(env["JUPYTER_TOKEN"]?[path: "valueFrom", "secretKeyRef", "key"] == "token")
+        #expect(env["JUPYTER_GATEWAY_REQUEST_TIMEOUT"]?["value"] == "62.0")
+        #expect(env["KERNEL_LAUNCH_TIMEOUT"]?["value"] == "60")
+        #expect(env["JUPYTER_GATEWAY_CONNECT_TIMEOUT"]?["value"] == "60.0")
+        #expect(env["KERNEL_USERNAME"]?["value"] == "jupyternotebook-sample")
+        #expect(env["KERNEL_NOTEBOOK"]?["value"] == "jupyternotebook-sample")
+        let container = try #require(deployment[path: "spec", "template", "spec", "containers"]?[0])
+        #expect(container["args"] == nil && container["command"] == nil, "the stock start command is kept")
+        #expect(container["image"] == "nb:1")
+        #expect(!CanonicalJSON.text(deployment.json).contains("lab-token"), "tokens stay in the Secret")
+        let secret = try #require(rendering.children.child("Secret", "jupyternotebook-sample-jupyter"))
+        #expect(secret.data?["gateway-token"] == .string(Data("gateway-token".utf8).base64EncodedString()))
+        #expect(secret.data?["token"] == .string(Data("lab-token".utf8).base64EncodedString()))
+        #expect(deployment[path: "spec", "strategy", "type"] == "Recreate")
+    }
+
+    @Test func theClaimIsRetainedUnlessAskedOtherwise() throws {
+        let retained = render(try Fixtures.notebook()).children.first { $0.resource.kind == "PersistentVolumeClaim" }
+        #expect(retained?.object.ownerReferences == [])
+        #expect(retained?.policy == .metadataOnly)
+        #expect(retained?.object[path: "spec", "resources", "requests", "storage"] == "10Gi")
+        let deleting = render(try Fixtures.notebook("nb", spec: ["storage": ["reclaimPolicy": "Delete", "size": "1Gi", "storageClassName": "fast"]]))
+            .children.first { $0.resource.kind == "PersistentVolumeClaim" }
+        #expect(deleting?.object.ownerReferences.first?.uid == "uid-nb")
+        #expect(deleting?.object[path: "spec", "storageClassName"] == "fast")
+    }
+
+    @Test func anExistingClaimIsReattachedAndStorageCanBeOff() throws {
+        let existing = render(try Fixtures.notebook("nb", spec: ["storage": ["existingClaim": "data", "mountPath": "/data"]]))
+        #expect(existing.pvcName == "data")
+        #expect(!existing.children.contains { $0.resource.kind == "PersistentVolumeClaim" })
+        let deployment = try #require(existing.children.child("Deployment", "nb"))
+        #expect(deployment[path: "spec", "template", "spec", "volumes"]?[0]?[path: "persistentVolumeClaim", "claimName"] == "data")
+        let off = render(try Fixtures.notebook("nb", spec: ["storage": ["enabled": false]]))
+        #expect(off.pvcName == nil)
+        #expect(off.children.child("Deployment", "nb")?[path: "spec", "strategy", "type"] == "RollingUpdate")
+    }
+
+    @Test func theUsersTemplateIsMergedIn() throws {
+        let notebook = try Fixtures.notebook("nb", spec: [
+            "gateway": ["name": "g"], "user": "alice", "cpu": "500m", "memory": "1Gi", "image": "lab:2",
+            "template": [
+                "metadata": ["labels": ["team": "data", "app.kubernetes.io/component": "hijack"], "annotations": ["x": "y"]],
+                "spec": [
+                    "nodeSelector": ["disk": "ssd"],
+                    "containers": [
+                        ["name": "sidecar", "image": "busybox"],
+                        ["name": "notebook", "env": [["name": "MINE", "value": "1"], ["name": "KERNEL_USERNAME", "value": "mallory"]]],
+                    ],
+                ],
+            ],
+        ])
+        let deployment = try #require(render(notebook).children.child("Deployment", "nb"))
+        let template = try #require(deployment[path: "spec", "template"])
+        #expect(template[path: "metadata", "labels", "team"] == "data")
+        #expect(template[path: "metadata", "labels", "app.kubernetes.io/component"] == "notebook", "our selector labels win")
+        #expect(template[path: "metadata", "annotations", "x"] == "y")
+        #expect(template[path: "spec", "nodeSelector", "disk"] == "ssd")
+        let containers = template[path: "spec", "containers"]?.arrayValue ?? []
+        #expect(containers.map { $0["name"] } == ["sidecar", "notebook"])
+        let notebookContainer = containers[1]
+        #expect(notebookContainer["image"] == "lab:2")
+        #expect(notebookContainer[path: "resources", "requests", "cpu"] == "500m")
+        #expect(notebookContainer[path: "resources", "limits", "memory"] == "1Gi")
+        let env = (notebookContainer["env"]?.arrayValue ?? []).reduce(into: [String: KubeJSON]()) { $0[$1["name"]!.stringValue!] = $1 }
+        #expect(env["MINE"]?["value"] == "1")
+        #expect(env["KERNEL_USERNAME"]?["value"] == "alice", "the notebook's user, not the template's")
+        #expect(containers[0]["env"] == nil, "other containers are left alone")
+    }
+
+    @Test func authCanBeDisabledOrComeFromTheUsersSecret() throws {
+        let disabled = render(try Fixtures.notebook("nb", spec: ["auth": ["mode": "disable"]]), gateway: nil, token: nil)
+        #expect(disabled.children.child("Secret", "nb-jupyter") == nil)
+        let env = try #require(disabled.children.child("Deployment", "nb")).containerEnv
+        #expect(env["JUPYTER_TOKEN"] == nil)
+        #expect(env["NOTEBOOK_ARGS"]?["value"]?.stringValue?.contains("--IdentityProvider.token=") == true)
+        #expect(env["JUPYTER_GATEWAY_URL"] == nil)
+        let given = render(try Fixtures.notebook("nb", spec: ["auth": ["secretName": "mine"], "gateway": ["name": "g"]]), token: nil)
+        let givenEnv = try #require(given.children.child("Deployment", "nb")).containerEnv
+        #expect(givenEnv["JUPYTER_TOKEN"]?[path: "valueFrom", "secretKeyRef", "name"] == "mine")
+        #expect(given.children.child("Secret", "nb-jupyter")?.data?["token"] == nil)
+    }
+
+    @Test func aNewTokenRollsThePod() throws {
+        let notebook = try Fixtures.notebook()
+        let first = render(notebook).children.child("Deployment", "jupyternotebook-sample")
+        var rotated = Fixtures.connection
+        rotated.token = "rotated"
+        let second = render(notebook, gateway: rotated).children.child("Deployment", "jupyternotebook-sample")
+        let key = "elastic-jupyter.io/config-hash"
+        #expect(first?[path: "spec", "template", "metadata", "annotations", key] != second?[path: "spec", "template", "metadata", "annotations", key])
+    }
+}
+
