@@ -146,15 +146,23 @@ struct GatewayPlan {
                                     reactor: reactor, logger: logger, availableProvisioners: router.kinds)
         let http = self.http
         let culler = KernelCuller(manager: manager, configuration: cull, logger: logger)
-        let app = try GatewayServer.makeApplication(settings: http, manager: manager, services: services + [culler], logger: logger) { port in
+        let app = try GatewayServer.makeApplication(settings: http, manager: manager, logger: logger) { port in
             logger.info("elastic-jupyter gateway listening", metadata: [
                 "url": "\(http.certificateFile == nil ? "http" : "https")://\(http.host):\(port)\(http.basePath)",
                 "kernelspecs": "\(catalog.specs().keys.sorted().joined(separator: ","))",
             ])
         }
         defer { try? FileManager.default.removeItem(atPath: runtimeDirectory) }
+        // Graceful shutdown runs in reverse order: the culler, then the manager (every kernel stopped, starts
+        // in flight abandoned), then the HTTP server, then the pod watch the manager needed until the end.
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) } + [
+                .init(service: app), .init(service: manager), .init(service: culler),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
         do {
-            try await app.runService()
+            try await group.run()
         } catch {
             try? await kubernetesClient?.shutdown()
             throw error

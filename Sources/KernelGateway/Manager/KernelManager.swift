@@ -163,11 +163,30 @@ public actor KernelManager: Service {
         context.reuseConnection = reuse
         let provisioned: any ProvisionedKernel
         context.launchTimeout = effectiveLaunchTimeout(context)
-        do {
-            provisioned = try await provisioner.launch(context)
-        } catch {
+        let launchContext = context
+        let provisioner = self.provisioner
+        // The launch is abandoned (and cleaned up by the provisioner) if the kernel is shut down meanwhile,
+        // e.g. because the gateway is stopping.
+        enum LaunchOutcome: Sendable { case launched(any ProvisionedKernel), failed(ProvisionerError), stopped }
+        let outcome = await withTaskGroup(of: LaunchOutcome.self) { group in
+            group.addTask {
+                do { return .launched(try await provisioner.launch(launchContext)) } catch let error as ProvisionerError { return .failed(error) } catch { return .failed(.launchFailed("\(error)")) }
+            }
+            group.addTask {
+                await Self.shutdownRequested(kernel)
+                return .stopped
+            }
+            let first = await group.next() ?? .stopped
+            group.cancelAll()
+            return first
+        }
+        switch outcome {
+        case .launched(let kernel): provisioned = kernel
+        case .failed(let error):
             if case .refused(let refusal) = error { throw refusal }
             throw .launchFailed(error.description)
+        case .stopped:
+            throw .launchFailed("The kernel was shut down while it was starting")
         }
         let connection: KernelConnection
         if let existing = kernel.connection {
@@ -209,7 +228,7 @@ public actor KernelManager: Service {
             await self.processExited(kernel, generation: generation, exit: exit)
         }
         do {
-            try await waitUntilReady(connection: connection, process: provisioned, timeout: context.launchTimeout)
+            try await waitUntilReady(connection: connection, process: provisioned, timeout: context.launchTimeout, kernel: kernel)
         } catch {
             await provisioned.terminate(grace: .seconds(1))
             await provisioned.cleanUp()
@@ -222,6 +241,20 @@ public actor KernelManager: Service {
         _ = kernel.handle(.ready(at: now()))
     }
 
+    /// Returns once the kernel is being shut down (or the calling task is cancelled).
+    static func shutdownRequested(_ kernel: ManagedKernel?) async {
+        guard let kernel else {
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+            return
+        }
+        while !Task.isCancelled {
+            switch kernel.phase {
+            case .shuttingDown, .terminated: return
+            default: try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
     /// The gateway's launch timeout, or the client's `KERNEL_LAUNCH_TIMEOUT` when that is lower.
     private nonisolated func effectiveLaunchTimeout(_ context: LaunchContext) -> Duration {
         let maximum = configuration.launchTimeout
@@ -232,7 +265,7 @@ public actor KernelManager: Service {
     /// Sends `kernel_info_request` (repeated, the kernel may still be binding its sockets) until a reply
     /// arrives; fails at once if the process exits, or after `timeout`.
     private nonisolated func waitUntilReady(connection: KernelConnection, process: any ProvisionedKernel,
-                                            timeout: Duration) async throws(GatewayError) {
+                                            timeout: Duration, kernel: ManagedKernel? = nil) async throws(GatewayError) {
         enum Outcome: Sendable { case ready, exited(KernelExit), timedOut }
         let outcome = await withTaskGroup(of: Outcome.self) { group in
             group.addTask {
@@ -254,6 +287,10 @@ public actor KernelManager: Service {
             group.addTask {
                 try? await Task.sleep(for: timeout)
                 return .timedOut
+            }
+            group.addTask {
+                await Self.shutdownRequested(kernel)
+                return Task.isCancelled ? .timedOut : .exited(.lost(reason: "shut down while starting"))
             }
             let first = await group.next() ?? .timedOut
             group.cancelAll()

@@ -20,7 +20,9 @@ public enum GatewayServer {
         }
     }
 
-    /// Builds the application.
+    /// Builds the application (the HTTP server). The kernel manager is not one of its services: the
+    /// caller composes both in one `ServiceGroup` so that, on SIGTERM, kernels (and starts in flight) are
+    /// stopped before the server drains its requests.
     public static func makeApplication(
         settings: HTTPServerConfiguration, manager: KernelManager, services: [any Service] = [], logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -57,7 +59,7 @@ public enum GatewayServer {
             router: router,
             server: server,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
-            services: [manager] + services,
+            services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
             logger: logger)
     }

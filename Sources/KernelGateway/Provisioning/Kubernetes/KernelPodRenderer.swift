@@ -161,8 +161,10 @@ public struct KernelPodRenderer: Sendable {
         return Rendered(pod: pod, secret: secret, connectionInfo: info, podName: podName)
     }
 
-    /// Restarts the kernel command whenever it exits, until the pod is deleted.
-    static let supervisorScript = "while :; do \"$@\"; sleep 0.5; done"
+    /// Starts the kernel command again when it exits cleanly (a restart request ends ipykernel with
+    /// status 0); a crash ends the container with the kernel's status, so Kubernetes (and the gateway's
+    /// watch) sees the failure instead of a silent crash loop inside the pod.
+    static let supervisorScript = "while :; do \"$@\"; status=$?; [ \"$status\" -eq 0 ] || exit \"$status\"; sleep 0.2; done"
 
     /// `<user>-<kernel id>`, DNS-1123, at most 63 characters (the kernel id is never cut).
     public static func podName(user: String?, kernelID: String) -> String {

@@ -13,9 +13,15 @@ public final class KernelPodTracker: Service, Sendable {
     let events: Informer<KubeObject>
     let logger: Logger
     private let scaleUps = Mutex<Set<String>>([])
+    let noScaleUps = Mutex<Set<String>>([])
+    /// How long an Unschedulable pod waits for the cluster autoscaler to announce a scale-up (it scans
+    /// every 10 s by default) before the start fails; an explicit `NotTriggerScaleUp` fails it at once.
+    public let scaleUpGrace: Duration
 
     /// Creates the tracker (its informers run in `run()`).
-    public init(client: KubernetesClient, configuration: KubernetesProvisionerConfiguration, logger: Logger) {
+    public init(client: KubernetesClient, configuration: KubernetesProvisionerConfiguration, logger: Logger,
+                scaleUpGrace: Duration = .seconds(12)) {
+        self.scaleUpGrace = scaleUpGrace
         self.pods = Informer(client: client, resource: .pods, namespace: configuration.namespace,
                              labelSelector: configuration.podSelector, logger: logger)
         self.events = Informer(client: client, resource: .events, namespace: configuration.namespace, logger: logger)
@@ -28,10 +34,12 @@ public final class KernelPodTracker: Service, Sendable {
     func note(_ event: InformerEvent<KubeObject>) {
         if case .deleted = event { return }
         let object = event.object
-        if object["reason"]?.stringValue == "TriggeredScaleUp",
-           object["involvedObject"]?["kind"]?.stringValue == "Pod",
-           let name = object["involvedObject"]?["name"]?.stringValue {
-            scaleUps.withLock { _ = $0.insert(name) }
+        guard object["involvedObject"]?["kind"]?.stringValue == "Pod",
+              let name = object["involvedObject"]?["name"]?.stringValue else { return }
+        switch object["reason"]?.stringValue {
+        case "TriggeredScaleUp": scaleUps.withLock { _ = $0.insert(name) }
+        case "NotTriggerScaleUp": noScaleUps.withLock { _ = $0.insert(name) }
+        default: break
         }
     }
 
@@ -62,39 +70,35 @@ public final class KernelPodTracker: Service, Sendable {
     public func waitUntilRunning(podName: String, timeout: Duration) async throws(GatewayError) -> String {
         let changes = pods.changes(replayExisting: false)
         let eventChanges = events.changes(replayExisting: false)
-        enum Outcome: Sendable { case running(String), failed(String), timedOut, cancelled }
+        let watch = LaunchWatch(podName: podName, tracker: self)
+        typealias Outcome = LaunchOutcome
         let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
-                var seen = false
-                var lastPending = "pod not created yet"
-                func check() -> Outcome? {
-                    guard let pod = self.pod(named: podName) else {
-                        return seen ? .failed("The kernel pod was deleted before it started") : nil
-                    }
-                    seen = true
-                    switch PodAssessment.assess(pod, scaleUpTriggered: self.scaleUpTriggered(for: podName)) {
-                    case .running(let ip): return .running(ip)
-                    case .failed(let reason, let message): return .failed("\(reason): \(message)")
-                    case .pending(let what): lastPending = what; return nil
-                    }
+                if let done = watch.check() { return done.outcome }
+                for await event in changes where event.object.metadata.name == podName {
+                    if let done = watch.check() { return done.outcome }
                 }
-                if let done = check() { return done }
-                for await event in changes {
-                    guard event.object.metadata.name == podName else { continue }
-                    if let done = check() { return done }
-                }
-                _ = lastPending
                 return .cancelled
             }
             group.addTask {
-                // An autoscaler event can turn "Unschedulable" into "waiting": re-check on events too.
-                for await event in eventChanges where event.object["involvedObject"]?["name"]?.stringValue == podName {
-                    if self.pod(named: podName) != nil,
-                       case .failed(let reason, let message) = PodAssessment.assess(self.pod(named: podName)!, scaleUpTriggered: self.scaleUpTriggered(for: podName)) {
-                        return .failed("\(reason): \(message)")
+                // Autoscaler events change the verdict on an Unschedulable pod; so does time passing.
+                await withTaskGroup(of: Void.self) { inner in
+                    inner.addTask {
+                        for await event in eventChanges where event.object["involvedObject"]?["name"]?.stringValue == podName {
+                            _ = event
+                            if watch.check() != nil { return }
+                        }
                     }
+                    inner.addTask {
+                        while !Task.isCancelled {
+                            do { try await Task.sleep(for: .milliseconds(500)) } catch { return }
+                            if watch.check() != nil { return }
+                        }
+                    }
+                    await inner.next()
+                    inner.cancelAll()
                 }
-                return nil
+                return watch.check()?.outcome
             }
             group.addTask {
                 do { try await Task.sleep(for: timeout) } catch { return .cancelled }
@@ -111,11 +115,64 @@ public final class KernelPodTracker: Service, Sendable {
         case .running(let ip): return ip
         case .failed(let text): throw .launchFailed("Kernel pod \(podName) failed to start: \(text)")
         case .timedOut:
-            let state = pod(named: podName).map { PodAssessment.assess($0, scaleUpTriggered: scaleUpTriggered(for: podName)) }
-            let detail: String
-            if case .pending(let what)? = state { detail = " (still \(what))" } else { detail = "" }
+            let detail = watch.lastPending.map { " (still \($0))" } ?? ""
             throw .launchFailed("Kernel pod \(podName) did not start within the launch timeout of \(timeout)\(detail)")
         case .cancelled: throw .launchFailed("The kernel start was cancelled")
+        }
+    }
+
+    enum LaunchOutcome: Sendable { case running(String), failed(String), timedOut, cancelled }
+
+    /// The state of one launch being watched: decides, from the pod and the autoscaler's events, whether
+    /// the pod runs, failed for good, or is still worth waiting for.
+    final class LaunchWatch: Sendable {
+        enum Verdict: Sendable {
+            case running(String), failed(String)
+            var outcome: LaunchOutcome {
+                switch self {
+                case .running(let ip): return .running(ip)
+                case .failed(let text): return .failed(text)
+                }
+            }
+        }
+        let podName: String
+        let tracker: KernelPodTracker
+        let started = ContinuousClock.now
+        private let state = Mutex<(seen: Bool, unschedulableSince: ContinuousClock.Instant?, pending: String?)>((false, nil, nil))
+
+        init(podName: String, tracker: KernelPodTracker) {
+            self.podName = podName
+            self.tracker = tracker
+        }
+
+        var lastPending: String? { state.withLock { $0.pending } }
+
+        func check() -> Verdict? {
+            let pod = tracker.pod(named: podName)
+            let scaleUp = tracker.scaleUpTriggered(for: podName)
+            let noScaleUp = tracker.noScaleUps.withLock { $0.contains(podName) }
+            let now = ContinuousClock.now
+            return state.withLock { state -> Verdict? in
+                guard let pod else {
+                    return state.seen ? .failed("The kernel pod was deleted before it started") : nil
+                }
+                state.seen = true
+                switch PodAssessment.assess(pod, scaleUpTriggered: scaleUp) {
+                case .running(let ip): return .running(ip)
+                case .failed("Unschedulable", let message) where !noScaleUp:
+                    let since = state.unschedulableSince ?? now
+                    state.unschedulableSince = since
+                    if now - since < tracker.scaleUpGrace {
+                        state.pending = "unschedulable, waiting for a cluster scale-up: \(message)"
+                        return nil
+                    }
+                    return .failed("Unschedulable: \(message) (no scale-up was triggered)")
+                case .failed(let reason, let message): return .failed("\(reason): \(message)")
+                case .pending(let what):
+                    state.pending = what
+                    return nil
+                }
+            }
         }
     }
 

@@ -52,13 +52,16 @@ final class PodKernel: ProvisionedKernel {
 
     func terminate(grace: Duration) async {
         let seconds = Int(grace.components.seconds)
-        do {
-            try await client.delete(.pods, name: podName, namespace: namespace,
-                                    options: DeleteOptions(gracePeriodSeconds: max(0, seconds)))
-        } catch let error as KubernetesError where error.is(.notFound) {
-        } catch {
-            logger.warning("deleting kernel pod failed", metadata: ["pod": "\(podName)", "error": "\(error)"])
-        }
+        let (client, podName, namespace, logger) = (self.client, self.podName, self.namespace, self.logger)
+        await Task.detached {
+            do {
+                try await client.delete(.pods, name: podName, namespace: namespace,
+                                        options: DeleteOptions(gracePeriodSeconds: max(0, seconds)))
+            } catch let error as KubernetesError where error.is(.notFound) {
+            } catch {
+                logger.warning("deleting kernel pod failed", metadata: ["pod": "\(podName)", "error": "\(error)"])
+            }
+        }.value
         _ = await withDeadline(grace + .seconds(10)) { await self.tracker.waitUntilGone(podName: self.podName) }
     }
 
@@ -92,13 +95,18 @@ final class PodKernel: ProvisionedKernel {
     }
 
     func cleanUp() async {
-        for (resource, name) in [(ResourceDescriptor.pods, podName), (.secrets, secretName)] {
-            do {
-                try await client.delete(resource, name: name, namespace: namespace, options: DeleteOptions(gracePeriodSeconds: 0))
-            } catch let error as KubernetesError where error.is(.notFound) {
-            } catch {
-                logger.warning("cleanup failed", metadata: ["object": "\(resource.plural)/\(name)", "error": "\(error)"])
+        // Runs to completion even when the caller was cancelled (gateway shutdown, a client gone mid-start):
+        // a pod left behind would hold its CPU, memory or GPU. Awaited, so still bounded by the caller.
+        let (client, podName, secretName, namespace, logger) = (self.client, self.podName, self.secretName, self.namespace, self.logger)
+        await Task.detached {
+            for (resource, name) in [(ResourceDescriptor.pods, podName), (.secrets, secretName)] {
+                do {
+                    try await client.delete(resource, name: name, namespace: namespace, options: DeleteOptions(gracePeriodSeconds: 0))
+                } catch let error as KubernetesError where error.is(.notFound) {
+                } catch {
+                    logger.warning("cleanup failed", metadata: ["object": "\(resource.plural)/\(name)", "error": "\(error)"])
+                }
             }
-        }
+        }.value
     }
 }
