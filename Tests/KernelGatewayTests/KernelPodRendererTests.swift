@@ -385,7 +385,7 @@ import Testing
         let rendered = try Self.render(template: template)
         let c = Self.container(rendered)
         #expect(c["name"]?.stringValue == "kernel")
-        #expect(c["command"] == ["/bin/sh", "-c", KernelPodRenderer.supervisorScript, "ej-kernel",
+        #expect(c["command"] == ["/bin/sh", "-c", .string(KernelPodRenderer.supervisorScript), "ej-kernel",
                                  "python", "-m", "ipykernel_launcher", "-f", "/etc/jupyter-kernel/connection.json"])
         #expect(c["args"] == nil)
         let ports = (c["ports"]?.arrayValue ?? []).compactMap { $0["containerPort"]?.intValue }
