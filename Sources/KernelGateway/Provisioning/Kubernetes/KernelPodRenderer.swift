@@ -147,7 +147,14 @@ public struct KernelPodRenderer: Sendable {
             ["name": .string("k-" + name), "containerPort": .int(Int64(port)), "protocol": "TCP"]
         })
         containers[0] = .object(container)
-        podSpec["containers"] = .array(containers)
+        podSpec["containers"] = .array(containers.map(Self.restricted))
+        if let initContainers = podSpec["initContainers"]?.arrayValue {
+            podSpec["initContainers"] = .array(initContainers.map(Self.restricted))
+        }
+        // The template may not put the kernel into the node's namespaces.
+        for field in ["hostNetwork", "hostPID", "hostIPC"] where podSpec[field] != nil {
+            podSpec[field] = false
+        }
         pod.fields["spec"] = .object(podSpec)
         pod.fields.removeValue(forKey: "status")
 
@@ -159,6 +166,19 @@ public struct KernelPodRenderer: Sendable {
         secret.fields["type"] = "Opaque"
         secret.fields["data"] = ["connection.json": .string(connectionJSON.base64EncodedString())]
         return Rendered(pod: pod, secret: secret, connectionInfo: info, podName: podName)
+    }
+
+    /// The Pod Security "restricted" fields, forced on every container of the pod.
+    static func restricted(_ container: KubeJSON) -> KubeJSON {
+        var object = container.objectValue ?? [:]
+        var security = object["securityContext"]?.objectValue ?? [:]
+        security["allowPrivilegeEscalation"] = false
+        security["privileged"] = false
+        security["runAsNonRoot"] = true
+        security["capabilities"] = ["drop": ["ALL"]]
+        security["seccompProfile"] = ["type": "RuntimeDefault"]
+        object["securityContext"] = .object(security)
+        return .object(object)
     }
 
     /// Starts the kernel command again when it exits cleanly (a restart request ends ipykernel with
@@ -259,7 +279,8 @@ public struct KernelPodRenderer: Sendable {
             if let admin = definitions[name] {
                 definition = admin
             } else if configuration.allowedVolumeNames.contains(name) {
-                definition = item
+                // A name the gateway allows without a definition: scratch space, never a client-chosen source.
+                definition = ["name": .string(name), "emptyDir": [:]]
             } else {
                 throw .limitReached("Volume '\(name)' is not allowed for this kernelspec")
             }
@@ -281,10 +302,26 @@ public struct KernelPodRenderer: Sendable {
         return (volumes, mounts)
     }
 
+    /// YAML as Yams resolves it (numbers stay numbers, quoted numbers stay strings) → KubeJSON.
+    static func kubeJSON(fromYAML value: Any) -> KubeJSON {
+        switch value {
+        case let bool as Bool: return .bool(bool)
+        case let int as Int: return .int(Int64(int))
+        case let double as Double: return .double(double)
+        case let string as String: return .string(string)
+        case let array as [Any]: return .array(array.map { kubeJSON(fromYAML: $0) })
+        case let map as [AnyHashable: Any]:
+            var object: [String: KubeJSON] = [:]
+            for (key, item) in map { object["\(key)"] = kubeJSON(fromYAML: item) }
+            return .object(object)
+        default: return .null
+        }
+    }
+
     static func parseList(_ text: String?, variable: String) throws(GatewayError) -> [KubeJSON] {
         guard let text, !text.isEmpty else { return [] }
         let value: KubeJSON
-        do { value = try YAMLDecoder().decode(KubeJSON.self, from: text) } catch {
+        do { value = kubeJSON(fromYAML: try Yams.load(yaml: text) as Any) } catch {
             throw .invalidRequest("\(variable) must be a list of mappings (JSON or YAML)")
         }
         guard let items = value.arrayValue, items.allSatisfy({ $0.objectValue != nil }) else {
@@ -300,7 +337,7 @@ public struct KernelPodRenderer: Sendable {
             return KubeObject(apiVersion: "v1", kind: "Pod", name: "template")
         }
         let json: KubeJSON
-        do { json = try YAMLDecoder().decode(KubeJSON.self, from: text) } catch {
+        do { json = Self.kubeJSON(fromYAML: try Yams.load(yaml: text) as Any) } catch {
             throw .launchFailed("The pod template of kernelspec '\(spec.name)' is not valid YAML")
         }
         do {
@@ -315,11 +352,27 @@ public struct KernelPodRenderer: Sendable {
         switch json {
         case .string(let text):
             guard text.contains("{{") else { return json }
-            var result = text
-            for (name, value) in variables {
-                result = result.replacingOccurrences(of: "{{ \(name) }}", with: value)
-                result = result.replacingOccurrences(of: "{{\(name)}}", with: value)
+            // One pass, so substituted text is never substituted again.
+            var result = ""
+            var rest = text[...]
+            while let open = rest.range(of: "{{") {
+                result += rest[..<open.lowerBound]
+                guard let close = rest[open.upperBound...].range(of: "}}") else {
+                    rest = rest[open.lowerBound...]
+                    break
+                }
+                let inner = String(rest[open.upperBound..<close.lowerBound])
+                // Exactly `{{ name }}` or `{{name}}`.
+                let name = inner.hasPrefix(" ") && inner.hasSuffix(" ") && inner.count > 2
+                    ? String(inner.dropFirst().dropLast()) : inner
+                if !name.contains(" "), let value = variables[name] {
+                    result += value
+                } else {
+                    result += rest[open.lowerBound..<close.upperBound]
+                }
+                rest = rest[close.upperBound...]
             }
+            result += rest
             return .string(result)
         case .array(let items): return .array(items.map { substitute($0, variables) })
         case .object(let object): return .object(object.mapValues { substitute($0, variables) })
