@@ -8,6 +8,8 @@ enum ReactorCommand: Sendable {
     case close(ZMQSocketID)
     /// Read `ZMQ_LAST_ENDPOINT` of a socket.
     case lastEndpoint(ZMQSocketID, CheckedContinuation<String, any Error>)
+    /// Whether a socket is writable (`ZMQ_POLLOUT`); false for closed sockets.
+    case isWritable(ZMQSocketID, CheckedContinuation<Bool, Never>)
     /// Close every socket and stop the thread.
     case shutdown
 }

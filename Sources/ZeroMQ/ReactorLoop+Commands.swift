@@ -23,6 +23,9 @@ extension ReactorLoop {
                     continue
                 }
                 reply.resume(with: Result { () throws(ZMQError) in try SocketSetup.lastEndpoint(handle) })
+            case .isWritable(let id, let reply):
+                let events = running ? sockets[id]?.readEvents() : nil
+                reply.resume(returning: (events ?? 0) & ZMQ_POLLOUT != 0)
             case .shutdown:
                 running = false
                 closeAllSockets()

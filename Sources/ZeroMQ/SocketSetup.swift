@@ -33,6 +33,9 @@ enum SocketSetup {
         if options.ipv6 || endpoint.contains("[") {
             try setInt(socket, ZMQ_IPV6, 1, "ZMQ_IPV6")
         }
+        if options.immediate {
+            try setInt(socket, ZMQ_IMMEDIATE, 1, "ZMQ_IMMEDIATE")
+        }
         if let identity = options.identity {
             try setBytes(socket, ZMQ_ROUTING_ID, identity, "ZMQ_ROUTING_ID")
         }

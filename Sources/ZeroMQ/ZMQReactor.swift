@@ -102,6 +102,15 @@ public final class ZMQReactor: Sendable {
         }
     }
 
+    /// Whether a socket opened with ``ZMQSocketOptions/immediate`` has a peer whose handshake completed
+    /// (for other sockets: whether a send would not block). False for closed or unknown sockets.
+    public func hasConnectedPeer(_ socket: ZMQSocketID) async -> Bool {
+        guard let mailbox else { return false }
+        return await withCheckedContinuation { (reply: CheckedContinuation<Bool, Never>) in
+            if !mailbox.post(.isWritable(socket, reply)) { reply.resume(returning: false) }
+        }
+    }
+
     /// Stops the thread and closes all its sockets. Idempotent; also done in `deinit`.
     ///
     /// Returns once the thread has closed its sockets, unless called from a handler on the

@@ -21,6 +21,9 @@ public struct ZMQSocketOptions: Sendable, Hashable {
     public var requestRelaxed: Bool = false
     /// `ZMQ_REQ_CORRELATE` (REQ sockets only): drop replies that do not answer the latest request.
     public var requestCorrelate: Bool = false
+    /// `ZMQ_IMMEDIATE`: queue messages only to completed connections. Then the socket is writable exactly
+    /// when a peer has finished its handshake, which ``ZMQReactor/hasConnectedPeer(_:)`` reports.
+    public var immediate: Bool = false
 
     /// Creates socket options; every parameter has the gateway's default.
     public init(

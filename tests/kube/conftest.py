@@ -26,6 +26,11 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
 
 
+def pytest_collection_modifyitems(config, items):
+    # test_pod_manifests.py validates every Pod and Secret the earlier tests rendered: run it last
+    items.sort(key=lambda item: "test_pod_manifests.py::" in item.nodeid)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -39,6 +44,8 @@ def pytest_runtest_makereport(item, call):
 def _binaries():
     if not procs.EJ_BINARY.exists():
         pytest.exit(f"gateway binary missing: {procs.EJ_BINARY} (swift build --product elastic-jupyter)", 2)
+    if not podkit.ECHO_KERNEL.exists():
+        pytest.exit(f"echo kernel missing: {podkit.ECHO_KERNEL} (swift build --product echo-kernel)", 2)
 
 
 @pytest.fixture(scope="session")
@@ -90,9 +97,3 @@ def gateways(log_dir, tmp_path):
     yield f
     f.stop_all()
 
-
-@pytest.fixture(scope="session")
-def echo_kernel() -> Path:
-    if not podkit.ECHO_KERNEL.exists():
-        pytest.skip(f"{podkit.ECHO_KERNEL} missing: swift build --product echo-kernel")
-    return podkit.ECHO_KERNEL

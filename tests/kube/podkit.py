@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import requests
 import yaml
 
 HERE = Path(__file__).resolve().parent
@@ -266,8 +267,19 @@ class PodGateway(Gateway):
         r = self.rest.post("api/kernels", json=body, timeout=timeout)
         return r, time.monotonic() - t0
 
-    def start_kernel(self, name: str, env: dict | None = None, timeout: float = 90) -> str:
-        r, _ = self.post_kernel(name, env, timeout)
+    def responsiveness(self) -> str:
+        """Whether the gateway still answers a trivial request (a hung start may be a wedged gateway)."""
+        try:
+            return f"answers GET /api/kernelspecs ({self.rest.get('api/kernelspecs', timeout=5).status_code})"
+        except Exception as e:  # noqa: BLE001
+            return f"does not answer GET /api/kernelspecs within 5 s: wedged ({type(e).__name__})"
+
+    def start_kernel(self, name: str, env: dict | None = None, timeout: float = 60) -> str:
+        try:
+            r, _ = self.post_kernel(name, env, timeout)
+        except requests.Timeout:
+            raise AssertionError(f"POST /api/kernels {name} {env}: no answer within {timeout}s; the gateway "
+                                 f"{self.responsiveness()}") from None
         assert r.status_code == 201, f"POST /api/kernels {name} {env} -> {r.status_code} {r.text[:800]}\n{self.log_tail(30)}"
         return r.json()["id"]
 

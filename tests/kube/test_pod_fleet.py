@@ -28,7 +28,7 @@ def api_summary(reqs):
     return out
 
 
-def test_fifty_kernels_one_watch_no_polling(cluster, specs_dir, gateways, echo_kernel):
+def test_fifty_kernels_one_watch_no_polling(cluster, specs_dir, gateways):
     t_start = time.monotonic()
     gw = gateways(specs_dir, cluster.kubeconfig, name="gw-fifty")
     wait_until(lambda: len(gateway_watches(cluster)) == 2, 10, what="the gateway's watches")
@@ -40,18 +40,18 @@ def test_fifty_kernels_one_watch_no_polling(cluster, specs_dir, gateways, echo_k
 
     def start(i):
         try:
-            return gw.start_kernel("pod_echo", {"KERNEL_USERNAME": f"u{i % 7}"}, timeout=60)
+            return gw.start_kernel("pod_echo", {"KERNEL_USERNAME": f"u{i % 7}"}, timeout=40)
         except Exception as e:  # noqa: BLE001 - reported below with the pods' state
             return e
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=16) as pool:
         ids = list(pool.map(start, range(49)))
     failed = [i for i in ids if not isinstance(i, str)]
     if failed:
         started = {i for i in ids if isinstance(i, str)} | {first}
         stuck = {p["metadata"]["labels"]["kernel_id"] for p in cluster.pods()} - started
-        pytest.fail(f"{len(failed)} of 49 starts failed ({failed[0]!r}); the pods of the kernels that did not "
-                    f"start: {podkit.describe_kernel_pods(cluster, stuck)}")
+        pytest.fail(f"{len(failed)} of 49 starts failed ({failed[0]!r}); gateway {gw.responsiveness()}; the pods of "
+                    f"the kernels that did not start: {podkit.describe_kernel_pods(cluster, stuck)[:5]}")
     ids.append(first)
     assert len(set(ids)) == 50
     pods = cluster.pods(gateway="gw-fifty")
@@ -94,11 +94,57 @@ def test_fifty_kernels_one_watch_no_polling(cluster, specs_dir, gateways, echo_k
     assert len(annotated) == len(patches)
 
     # all shut down (in parallel): nothing left
+    def stop(kid):
+        try:
+            return gw.rest.delete(f"api/kernels/{kid}", timeout=60).status_code
+        except Exception as e:  # noqa: BLE001
+            return e
+
     with ThreadPoolExecutor(max_workers=25) as pool:
-        codes = list(pool.map(lambda kid: gw.rest.delete(f"api/kernels/{kid}", timeout=60).status_code, ids))
-    assert codes == [204] * 50
+        codes = list(pool.map(stop, ids))
+    assert codes == [204] * 50, f"{[c for c in codes if c != 204][:3]}; gateway {gw.responsiveness()}"
     cluster.wait_clean(timeout=30)
     assert gw.kernel_ids() == []
+
+
+def test_concurrent_starts_and_stops_never_wedge_the_gateway(cluster, specs_dir, gateways):
+    """Kernels started and stopped many at a time (as a class of students opening their notebooks). Every start and
+    stop is answered, and the gateway answers other requests meanwhile.
+
+    Gateway bug (KubernetesRuntime Informer): the informer yields to its change streams while holding its
+    dispatcher lock (Informer+ListWatch.swift apply()/relist() → Dispatcher.deliver → continuation.yield), and a
+    stream's onTermination takes that lock (Informer.swift, changes()). When a launch's wait is cancelled (the
+    task group in KernelPodTracker.waitUntilRunning, waitUntilGone under withDeadline) while an event is being
+    delivered, the cancelling thread holds the task's status lock and waits for the dispatcher lock, and the
+    delivering thread holds the dispatcher lock and waits for the task's status lock (to resume the consumer):
+    a lock-order deadlock. With 2 cores the cooperative pool has 2 threads, so the whole gateway wedges: no
+    start, no launch timeout, no HTTP answer.
+    """
+    gw = gateways(specs_dir, cluster.kubeconfig, name="gw-stress", launch_timeout=30)
+
+    def start(i):
+        try:
+            return gw.start_kernel("pod_echo", {"KERNEL_USERNAME": f"s{i}"}, timeout=30)
+        except Exception as e:  # noqa: BLE001
+            return e
+
+    def stop(kid):
+        try:
+            return gw.rest.delete(f"api/kernels/{kid}", timeout=30).status_code
+        except Exception as e:  # noqa: BLE001
+            return e
+
+    for round_ in range(2):
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            ids = list(pool.map(start, range(24)))
+        failed = [i for i in ids if not isinstance(i, str)]
+        assert not failed, f"round {round_}: {len(failed)} of 24 starts unanswered ({failed[0]!r}); gateway " \
+                           f"{gw.responsiveness()}"
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            codes = list(pool.map(stop, ids))
+        bad = [c for c in codes if c != 204]
+        assert not bad, f"round {round_}: {len(bad)} of 24 stops failed ({bad[0]!r}); gateway {gw.responsiveness()}"
+        cluster.wait_clean(timeout=30)
 
 
 def test_lifecycle_leaves_nothing_and_never_touches_another_gateways_pods(
@@ -181,8 +227,10 @@ def test_lifecycle_leaves_nothing_and_never_touches_another_gateways_pods(
         assert len(cluster.pods(gateway="gw-a")) == 3
 
         # the rest shut down (while their clients still keep them from being culled)
-        for role in ("restart", "kill", "outside"):
-            assert gw_a.rest.delete(f"api/kernels/{a[role]}", timeout=60).status_code == 204
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            codes = list(pool.map(lambda role: gw_a.rest.delete(f"api/kernels/{a[role]}", timeout=60).status_code,
+                                  ("restart", "kill", "outside")))
+        assert codes == [204] * 3
     finally:
         stop.set()
         t.join(5)
@@ -205,8 +253,9 @@ def test_lifecycle_leaves_nothing_and_never_touches_another_gateways_pods(
     assert len(a_names) >= 5
     named = [(q["method"], q["path"]) for q in b_reqs if any(n in q["path"] for n in a_names)]
     assert named == [], named
-    for kid in b_ids:
-        assert gw_b.rest.delete(f"api/kernels/{kid}", timeout=60).status_code == 204
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert list(pool.map(lambda kid: gw_b.rest.delete(f"api/kernels/{kid}", timeout=60).status_code, b_ids)) \
+            == [204, 204]
     cluster.wait_clean(timeout=30)
 
 

@@ -185,3 +185,46 @@ def test_over_tls_with_a_client_certificate(fake_kube_tls, kubelet_for, specs_di
     # every request of the gateway was authenticated by the kubeconfig's client certificate
     assert {r["user"] for r in reqs} == {"fakekube-admin"}, {r["user"] for r in reqs}
     assert any(r["method"] == "POST" and r["path"].endswith("/pods") and r["status"] == 201 for r in reqs)
+
+
+def test_output_of_the_first_execute_after_a_restart_is_not_lost(cluster, specs_dir, gateways):
+    """After POST /restart answers, the client's next execute gets all of its iopub output (busy, stream, idle).
+
+    Gateway bug (KernelManager.restart, in-place path): `connection.resetIopubSeen()` is called *before* the
+    shutdown_request, so the old ipykernel's own iopub traffic for that request (status busy/idle, shutdown_reply)
+    marks iopub as live; waitUntilReady then only needs the new process's kernel_info_reply on shell, and the
+    restart is answered while the SUB socket has not re-subscribed to the new process: the next cell's output is
+    lost (ZeroMQ slow joiner), so a notebook shows the cell as never finishing.
+    """
+    gw = gateways(specs_dir, cluster.kubeconfig, name="gw-restarts")
+    kid = gw.start_kernel("pod_python")
+    lost = []
+    with gw.ws(kid) as ws:
+        for i in range(5):
+            r = gw.rest.post(f"api/kernels/{kid}/restart", timeout=60)
+            assert r.status_code == 200, r.text
+            try:
+                res = ws.execute(f"print({i} * 11)", timeout=8)
+                if res.stdout.strip() != str(i * 11):
+                    lost.append((i, "stdout", res.stdout))
+            except AssertionError as e:
+                lost.append((i, str(e)[:160]))
+                ws.drain(1)
+    assert not lost, f"{len(lost)} of 5 first executes after a restart lost their iopub output: {lost}"
+
+
+def test_delete_is_prompt(cluster, specs_dir, gateways):
+    """DELETE of a pod kernel takes about as long as the kernel needs to stop, not a fixed grace period.
+
+    Gateway issue (KernelManager.stopProcess with PodKernel): after shutdown_request the kernel exits 0, the pod's
+    supervisor loop starts a new kernel process, so waitForExitOrCancellation (pod gone) can never succeed and every
+    DELETE, cull and gateway shutdown waits the full shutdownGracePeriod (3 s) before the pod is deleted, meanwhile
+    running a fresh kernel process for nothing.
+    """
+    gw = gateways(specs_dir, cluster.kubeconfig, name="gw-delete")
+    kid = gw.start_kernel("pod_echo")
+    t0 = time.monotonic()
+    assert gw.rest.delete(f"api/kernels/{kid}", timeout=30).status_code == 204
+    took = time.monotonic() - t0
+    cluster.wait_clean()
+    assert took < 2, f"DELETE took {took:.1f}s"

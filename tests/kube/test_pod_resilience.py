@@ -123,10 +123,9 @@ def test_api_errors_on_creation_are_survived_or_fail_cleanly(cluster, specs_dir,
     cluster.kube.clear_faults()
     cluster.wait_clean()
     assert gw.kernel_ids() == []
-    # and the next start works
-    kid = gw.start_kernel("pod_echo")
-    assert gw.rest.delete(f"api/kernels/{kid}").status_code == 204
-    cluster.wait_clean()
+    if r.status_code != 201:  # and after a failed start, the next one works
+        with gw.ws(gw.start_kernel("pod_echo")) as ws:
+            assert ws.kernel_info()["content"]["status"] == "ok"
 
 
 def test_api_errors_on_deletion_are_retried(cluster, specs_dir, gateways):
@@ -144,7 +143,6 @@ def test_api_errors_on_deletion_are_retried(cluster, specs_dir, gateways):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason="open (issue 4): concurrent pod launches sometimes hang under load; under investigation")
 def test_five_concurrent_launches(cluster, specs_dir, gateways):
     gw = gateways(specs_dir, cluster.kubeconfig, name="gw-parallel")
     results: list = [None] * 5
@@ -175,7 +173,6 @@ def test_five_concurrent_launches(cluster, specs_dir, gateways):
     cluster.wait_clean()
 
 
-@pytest.mark.xfail(strict=False, reason="open (issue 4): Hummingbird does not cancel a handler whose client went away, so the start goes on")
 def test_client_disconnecting_mid_start_deletes_the_pod(cluster, slow_specs, gateways):
     """The HTTP client goes away while the pod is still pulling its image: nobody will ever learn the kernel's id,
     so the pod (and its Secret) must not be left behind."""

@@ -272,13 +272,22 @@ public actor KernelManager: Service {
                 // Ready = a kernel_info_reply on shell AND a live iopub subscription (any iopub message,
                 // e.g. the status the kernel_info_request causes): otherwise a client's first execute could
                 // lose its output to ZeroMQ's slow-joiner window.
+                var round = 0
                 while !Task.isCancelled {
                     let request = MessageFactory.make(msgType: "kernel_info_request", content: [:], session: "gateway-\(connection.kernelID)")
+                    round += 1
+                    // A kernel that publishes no status for these requests, or binds no stdin, is taken as it is.
+                    if round == 10 { connection.acceptAnyIopub() }
+                    if let msgID = MessagePeek.peek(request).msgID { connection.noteReadinessProbe(msgID) }
                     if (try? await connection.request(request, channel: .shell, timeout: .seconds(2))) != nil {
-                        for _ in 0..<10 where !connection.iopubSeen {
+                        // ...and a connected stdin socket: the kernel drops an input_request it cannot route.
+                        for _ in 0..<10 {
+                            if connection.iopubSeen {
+                                let stdinUp = await connection.stdinConnected()
+                                if stdinUp || round >= 10 { return .ready }
+                            }
                             try? await Task.sleep(for: .milliseconds(20))
                         }
-                        if connection.iopubSeen { return .ready }
                     }
                 }
                 return .timedOut
@@ -391,8 +400,9 @@ public actor KernelManager: Service {
         default: throw .kernelUnavailable(id: id, state: kernel.model().executionState)
         }
         if let process = kernel.process, !process.hasExited, process.restartsInPlace, let connection = kernel.connection {
-            // A new kernel process in the same pod: the pod (and its GPU) stays.
-            connection.resetIopubSeen()
+            // A new kernel process in the same pod: the pod (and its GPU) stays. Until the new process answers
+            // a probe on iopub, the SUB socket may still be (re)joining it: the old one's last messages don't count.
+            connection.resetIopubSeen(untilProbed: true)
             let request = MessageFactory.make(msgType: "shutdown_request", content: ["restart": .bool(true)], session: "gateway-\(id)")
             _ = try? await connection.request(request, channel: .control, timeout: configuration.shutdownGracePeriod)
             try? await Task.sleep(for: .milliseconds(300))
@@ -457,7 +467,9 @@ public actor KernelManager: Service {
             let request = MessageFactory.make(msgType: "shutdown_request", content: ["restart": .bool(restart)],
                                               session: "gateway-\(kernel.id)")
             _ = try? await connection.request(request, channel: .control, timeout: configuration.shutdownGracePeriod)
-            _ = await withDeadline(configuration.shutdownGracePeriod) { await process.waitForExitOrCancellation() }
+            if !process.restartsInPlace {  // a supervised kernel is started again: terminate it right away
+                _ = await withDeadline(configuration.shutdownGracePeriod) { await process.waitForExitOrCancellation() }
+            }
         }
         await process.terminate(grace: configuration.shutdownGracePeriod)
     }

@@ -88,6 +88,9 @@ public protocol ProvisionedKernel: Sendable {
     /// Removes what the launch left behind (connection file, Secret...). Idempotent.
     func cleanUp() async
     /// Whether a restart can start a new kernel process in place (same pod) instead of a new launch.
+    ///
+    /// Such a kernel's supervisor starts a new process whenever the old one exits cleanly, so a
+    /// `shutdown_request` never makes it go away: only ``terminate(grace:)`` does.
     var restartsInPlace: Bool { get }
     /// Whether signals reach the kernel (otherwise interrupts go as `interrupt_request` on control).
     var supportsSignals: Bool { get }

@@ -44,6 +44,9 @@ public final class KernelConnection: Sendable {
         /// Whether an iopub message arrived since the sockets were (re)connected: the SUB socket's
         /// subscription is live only then (ZeroMQ's slow joiner).
         var iopubSeen = false
+        /// When set, only an iopub message caused by one of these gateway requests proves iopub live (after an
+        /// in-place restart, the old process's last messages prove nothing about the new one).
+        var iopubProbes: Set<String>? = nil
         /// Request msg_id → session id of the client that sent it (bounded, oldest forgotten first).
         var requesters: [String: String] = [:]
         var requesterOrder: Deque<String> = []
@@ -111,7 +114,11 @@ public final class KernelConnection: Sendable {
             let control = try await reactor.open(.dealer, endpoint: endpoint(info.controlPort), options: dealerOptions) { [self] frames in
                 self.handleKernelFrames(frames, channel: .control)
             }
-            let stdin = try await reactor.open(.dealer, endpoint: endpoint(info.stdinPort), options: dealerOptions) { [self] frames in
+            // The kernel's ROUTER drops an input_request while our stdin connection is not up: readiness
+            // waits for it (see stdinConnected()), which ZMQ_IMMEDIATE makes observable.
+            var stdinOptions = dealerOptions
+            stdinOptions.immediate = true
+            let stdin = try await reactor.open(.dealer, endpoint: endpoint(info.stdinPort), options: stdinOptions) { [self] frames in
                 self.handleKernelFrames(frames, channel: .stdin)
             }
             let iopub = try await reactor.open(.sub, endpoint: endpoint(info.iopubPort)) { [self] frames in
@@ -216,9 +223,33 @@ public final class KernelConnection: Sendable {
     /// Whether iopub is known to be live (an iopub message arrived since (re)connecting).
     public var iopubSeen: Bool { routing.withLock { $0.iopubSeen } }
 
+    /// Whether the stdin socket's connection to the kernel has completed its handshake, so the kernel can route
+    /// an `input_request` to it (ZeroMQ reconnects every 100 ms, independently per socket).
+    public func stdinConnected() async -> Bool {
+        guard let stdin = sockets.withLock({ $0?.stdin }) else { return false }
+        return await reactor.hasConnectedPeer(stdin)
+    }
+
     /// Forgets that iopub was live (before a kernel restart, whose new process binds iopub anew).
-    public func resetIopubSeen() {
-        routing.withLock { $0.iopubSeen = false }
+    /// - Parameter untilProbed: Count only iopub messages caused by requests registered with
+    ///   ``noteReadinessProbe(_:)`` (the old process may still be publishing; see ``acceptAnyIopub()``).
+    public func resetIopubSeen(untilProbed: Bool = false) {
+        routing.withLock {
+            $0.iopubSeen = false
+            $0.iopubProbes = untilProbed ? [] : nil
+        }
+    }
+
+    /// Registers a gateway request whose iopub messages (its `status` busy/idle) prove iopub live.
+    public func noteReadinessProbe(_ msgID: String) {
+        routing.withLock { routing in
+            if routing.iopubProbes != nil { routing.iopubProbes?.insert(msgID) }
+        }
+    }
+
+    /// Lets any iopub message prove iopub live again (for kernels that publish nothing about probes).
+    public func acceptAnyIopub() {
+        routing.withLock { $0.iopubProbes = nil }
     }
 
     /// Closes every attached client with a reason and stops buffering.
@@ -316,7 +347,7 @@ public final class KernelConnection: Sendable {
         onKernelMessage(channel, peek, MessagePeek.topLevelString("msg_type", in: parts.parentHeader))
         let message = ChannelMessage(channel: channel, parts: parts)
         if channel == .iopub {
-            deliverToAll(message, isStatus: peek.msgType == "status", fromKernel: true)
+            deliverToAll(message, isStatus: peek.msgType == "status", fromKernel: true, parentMsgID: peek.parentMsgID)
             return
         }
         enum Target { case waiter(ReplySlot), client(ClientConnection), none }
@@ -338,9 +369,18 @@ public final class KernelConnection: Sendable {
         }
     }
 
-    func deliverToAll(_ message: ChannelMessage, isStatus: Bool, fromKernel: Bool = false) {
+    func deliverToAll(_ message: ChannelMessage, isStatus: Bool, fromKernel: Bool = false, parentMsgID: String? = nil) {
         let clients: [ClientConnection] = routing.withLock { routing in
-            if fromKernel { routing.iopubSeen = true }
+            if fromKernel, !routing.iopubSeen {
+                if let probes = routing.iopubProbes {
+                    if let parentMsgID, probes.contains(parentMsgID) {
+                        routing.iopubSeen = true
+                        routing.iopubProbes = nil
+                    }
+                } else {
+                    routing.iopubSeen = true
+                }
+            }
             for session in routing.offlineOrder {
                 routing.offline[session]?.append(message, isStatus: isStatus)
             }

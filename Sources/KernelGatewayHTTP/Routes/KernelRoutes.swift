@@ -13,13 +13,13 @@ struct KernelRoutes {
             let user = request.uri.queryParameters.get("user")
             return try jsonResponse(await manager.models(user: user).map(KernelJSON.init))
         }
-        group.post("api/kernels") { request, _ -> Response in
+        group.post("api/kernels") { request, context -> Response in
             let body = try await readJSONObject(request, limit: settings.maxBodySize)
             let start = StartRequest(
                 kernelName: try BodyField.optionalString(body, "name"),
                 environment: try BodyField.environment(body),
                 path: try BodyField.optionalString(body, "path"))
-            let model = try await manager.start(start)
+            let model = try await ClientDisconnect.cancelling(ifGone: context.channel) { try await manager.start(start) }
             return try jsonResponse(KernelJSON(model), status: .created,
                                     headers: [.location: settings.basePath + "api/kernels/" + model.id])
         }

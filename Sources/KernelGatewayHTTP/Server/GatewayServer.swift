@@ -43,7 +43,9 @@ public enum GatewayServer {
         let wsConfiguration = WebSocketServerConfiguration(
             maxFrameSize: settings.maxMessageSize,
             autoPing: settings.pingInterval > .zero ? .enabled(timePeriod: settings.pingInterval) : .disabled)
-        var server: HTTPServerBuilder = .http1WebSocketUpgrade(webSocketRouter: router, configuration: wsConfiguration)
+        var server: HTTPServerBuilder = .http1WebSocketUpgrade(
+            webSocketRouter: router,
+            configuration: .init(http1: .init(additionalChannelHandlers: [InputClosedHandler()]), ws: wsConfiguration))
         if let certificateFile = settings.certificateFile {
             guard let keyFile = settings.keyFile else { throw SetupError.tls("--keyfile is required with --certfile") }
             do {

@@ -14,13 +14,21 @@ struct Dispatcher<Object: KubernetesObject> {
         return nextStreamID
     }
 
-    func deliver(_ event: InformerEvent<Object>) {
+    /// Hands the event to every handler and stream; streams whose consumer has gone are dropped here.
+    ///
+    /// Streams are removed only by delivery (not by their `onTermination`): a stream's termination can run while
+    /// its task's cancellation holds locks of the runtime, and taking this dispatcher's lock there would invert
+    /// the order with a delivery that yields while holding it.
+    mutating func deliver(_ event: InformerEvent<Object>) {
         for handler in handlers { handler(event) }
-        for continuation in streams.values { continuation.yield(event) }
+        var gone: [UInt64] = []
+        for (id, continuation) in streams {
+            if case .terminated = continuation.yield(event) { gone.append(id) }
+        }
+        for id in gone { streams.removeValue(forKey: id) }
     }
 
-    /// Marks the dispatcher finished and hands back the open streams, to be finished outside the lock
-    /// (finishing runs `onTermination`, which takes the lock).
+    /// Marks the dispatcher finished and hands back the open streams, to be finished outside the lock.
     mutating func finish() -> [AsyncStream<InformerEvent<Object>>.Continuation] {
         finished = true
         defer { streams = [:] }

@@ -119,13 +119,8 @@ public final class Informer<Object: KubernetesObject>: AnyInformer, Sendable {
             }
             return id
         }
-        guard let id else {
-            continuation.finish()
-            return stream
-        }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.dispatcher.withLock { $0.streams.removeValue(forKey: id) }
-        }
+        if id == nil { continuation.finish() }
+        // No onTermination: a stream that ended is dropped at the next delivery (see Dispatcher.deliver).
         return stream
     }
 

@@ -33,9 +33,10 @@ final class Broadcaster<Event: Sendable>: Sendable {
 
     /// Sends an event to every subscriber.
     func yield(_ event: Event) {
-        locked.withLock { locked in
-            for continuation in locked.streams.values { continuation.yield(event) }
-        }
+        // Yield outside the lock: a stream's onTermination takes it, and may run while its task's cancellation
+        // holds runtime locks that a yield needs.
+        let streams = locked.withLock { Array($0.streams.values) }
+        for continuation in streams { continuation.yield(event) }
     }
 
     /// Ends every stream; later subscribers get finished streams.

@@ -184,7 +184,15 @@ public struct KernelPodRenderer: Sendable {
     /// Starts the kernel command again when it exits cleanly (a restart request ends ipykernel with
     /// status 0); a crash ends the container with the kernel's status, so Kubernetes (and the gateway's
     /// watch) sees the failure instead of a silent crash loop inside the pod.
-    static let supervisorScript = "while :; do \"$@\"; status=$?; [ \"$status\" -eq 0 ] || exit \"$status\"; sleep 0.2; done"
+    ///
+    /// The shell is the container's PID 1, which the kernel ignores signals for unless it handles them: SIGTERM
+    /// (pod deletion) is passed on to the kernel, so deleting a pod takes as long as the kernel needs to stop,
+    /// not the whole grace period. SIGINT is ignored by the shell: ipykernel's message-mode interrupt signals its
+    /// whole process group.
+    static let supervisorScript = """
+        trap '' INT; trap 'kill -TERM "$k" 2>/dev/null; wait "$k"; exit 143' TERM; \
+        while :; do "$@" & k=$!; wait "$k"; status=$?; [ "$status" -eq 0 ] || exit "$status"; sleep 0.2; done
+        """
 
     /// `<user>-<kernel id>`, DNS-1123, at most 63 characters (the kernel id is never cut).
     public static func podName(user: String?, kernelID: String) -> String {
