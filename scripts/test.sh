@@ -11,5 +11,4 @@ echo "== swift test"
 swift test
 echo "== end-to-end tests (pytest: gateway, Kubernetes fakes, pod kernels, controller)"
 swift build --product echo-kernel
-# tests/kube (pod kernels, issue 4) still has load-dependent failures: run it with `pytest tests/kube`.
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/python -m pytest tests -q -p no:cacheprovider --ignore=tests/kube "$@"
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"

@@ -234,10 +234,18 @@ def test_oversized_message_closes_connection(gw_robust, bystander, victim, kerne
             for i, chunk in enumerate(chunks):
                 opcode = websocket.ABNF.OPCODE_TEXT if i == 0 else websocket.ABNF.OPCODE_CONT
                 ws.ws.send_frame(websocket.ABNF.create_frame(chunk, opcode, fin=int(i == len(chunks) - 1)))
-    except (websocket.WebSocketException, OSError):
-        pass  # the server may cut us off while we are still sending
-    closed = ws.wait_closed(15)
+    except (websocket.WebSocketException, OSError) as e:
+        send_error = e  # the server may cut us off while we are still sending
+    else:
+        send_error = None
+    try:
+        closed = ws.wait_closed(15)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; sending ended with {send_error!r}; received meanwhile: "
+                             f"{[m.get('msg_type') for m in ws.inbox][:20]}") from None
     assert closed is not None
+    if kind == "legacy_fragmented":  # a message over the limit, in frames each under it: closed with 1009
+        assert closed.code == 1009, closed
     assert_healthy(gw_robust, bystander, victim, kernels)
 
 

@@ -61,7 +61,8 @@ struct ChannelsHandler {
         logger.debug("client attached", metadata: ["kernel_id": "\(id)", "session": "\(session)", "protocol": "\(wsProtocol)"])
         defer { connection.detach(client) }
 
-        await withTaskGroup(of: Void.self) { group in
+        enum Direction: Sendable { case toClient, fromClient }
+        await withTaskGroup(of: Direction.self) { group in
             group.addTask {
                 // Kernel → client.
                 while let message = await client.next() {
@@ -72,12 +73,18 @@ struct ChannelsHandler {
                         }
                     } catch {
                         client.close(reason: "Write failed")
-                        return
+                        return .toClient
                     }
                 }
                 let reason = client.closeReason ?? "Closed"
-                try? await outbound.close(reason.hasPrefix("Client too slow") ? .policyViolation : .normalClosure,
-                                          reason: Self.closeReason(reason))
+                if reason.hasPrefix("Client too slow") {
+                    try? await outbound.close(.policyViolation, reason: Self.closeReason(reason))
+                } else if reason == Self.tooLarge {
+                    try? await outbound.close(.messageTooLarge, reason: Self.closeReason(reason))
+                } else {
+                    try? await outbound.close(.normalClosure, reason: Self.closeReason(reason))
+                }
+                return .toClient
             }
             group.addTask {
                 // Client → kernel.
@@ -97,16 +104,26 @@ struct ChannelsHandler {
                         }
                     }
                 } catch {
-                    logger.debug("WebSocket read ended", metadata: ["kernel_id": "\(id)", "error": "\(error)"])
+                    logger.info("WebSocket read ended", metadata: ["kernel_id": "\(id)", "error": "\(error)"])
+                    if "\(error)".contains("messageTooLarge") {
+                        client.close(reason: Self.tooLarge)
+                        return .fromClient
+                    }
                 }
                 client.close(reason: "Client disconnected")
+                return .fromClient
             }
-            await group.next()
+            let first = await group.next()
             client.close(reason: "Closed")
-            group.cancelAll()
+            // When the client's side ended first, the kernel → client task is left to send the close frame: a
+            // cancelled task would leave the handshake half done (the frame never sent, the client waiting).
+            if first == .toClient { group.cancelAll() }
         }
         logger.debug("client detached", metadata: ["kernel_id": "\(id)", "session": "\(session)"])
     }
+
+    /// The close reason (and code 1009) of a client message beyond `--max-message-size`.
+    static let tooLarge = "Message too large"
 
     /// WebSocket close reasons must fit in 123 bytes.
     static func closeReason(_ text: String) -> String {
