@@ -22,5 +22,6 @@ struct OpenRequest: Sendable {
     let bind: Bool
     let options: ZMQSocketOptions
     let onMessage: @Sendable ([ZMQFrame]) -> Void
-    let reply: CheckedContinuation<Void, any Error>
+    /// Told once whether the socket exists.
+    let reply: @Sendable (Result<Void, any Error>) -> Void
 }

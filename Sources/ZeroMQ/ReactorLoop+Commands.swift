@@ -35,7 +35,7 @@ extension ReactorLoop {
 
     private func open(_ request: OpenRequest) {
         guard running else {
-            request.reply.resume(throwing: ZMQError.terminated("open(\(request.endpoint))"))
+            request.reply(.failure(ZMQError.terminated("open(\(request.endpoint))")))
             return
         }
         do {
@@ -56,9 +56,9 @@ extension ReactorLoop {
             pollSetDirty = true
             markForAttention(entry)
             mailbox.socketCount.add(1, ordering: .relaxed)
-            request.reply.resume()
+            request.reply(.success(()))
         } catch {
-            request.reply.resume(throwing: error)
+            request.reply(.failure(error))
         }
     }
 }

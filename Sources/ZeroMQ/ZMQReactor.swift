@@ -70,12 +70,31 @@ public final class ZMQReactor: Sendable {
         try await withCheckedThrowingContinuation { (reply: CheckedContinuation<Void, any Error>) in
             let request = OpenRequest(
                 id: id, type: type, endpoint: endpoint, bind: bind, options: options,
-                onMessage: onMessage, reply: reply)
+                onMessage: onMessage, reply: { reply.resume(with: $0) })
             if !mailbox.post(.open(request)) {
                 reply.resume(throwing: ZMQError.terminated("open(\(endpoint))"))
             }
         }
         return id
+    }
+
+    /// Opens and connects a socket without waiting for the reactor thread: messages sent to the returned id
+    /// right away are queued after the open, so none is lost. For sockets opened on demand on a hot path.
+    /// - Parameter onFailure: Called (on the reactor thread) if the socket could not be made.
+    /// - Returns: The socket's id; nil if the reactor was shut down.
+    public func openWithoutWaiting(
+        _ type: ZMQSocketType,
+        endpoint: String,
+        options: ZMQSocketOptions = .init(),
+        onFailure: @escaping @Sendable (any Error) -> Void = { _ in },
+        onMessage: @escaping @Sendable ([ZMQFrame]) -> Void
+    ) -> ZMQSocketID? {
+        guard let mailbox else { return nil }
+        let id = ZMQSocketID.next()
+        let request = OpenRequest(
+            id: id, type: type, endpoint: endpoint, bind: false, options: options, onMessage: onMessage,
+            reply: { result in if case .failure(let error) = result { onFailure(error) } })
+        return mailbox.post(.open(request)) ? id : nil
     }
 
     /// Queues a multipart message for sending; never blocks the caller. Messages to one socket

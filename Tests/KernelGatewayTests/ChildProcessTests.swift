@@ -165,4 +165,12 @@ import Testing
         #expect(try FreePorts.allocate(count: 0).isEmpty)
         #expect(throws: (any Error).self) { try FreePorts.allocate(count: 1, host: "ej-no-such-host.invalid") }
     }
+
+    /// Kernels started one after another (or in parallel) bind their ports only later: a port handed out must
+    /// not be handed out again meanwhile. 500 ports from bind(0) alone would almost surely repeat one.
+    @Test func portsHandedOutAreNotHandedOutAgain() throws {
+        var all: [Int] = []
+        for _ in 0..<100 { all += try FreePorts.allocate(count: 5) }
+        #expect(Set(all).count == all.count)
+    }
 }

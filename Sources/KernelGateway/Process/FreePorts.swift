@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,8 +19,16 @@ public struct FreePortsError: Error, Sendable, Equatable, CustomStringConvertibl
 
 /// Picks free TCP ports.
 public enum FreePorts {
-    /// Picks `count` distinct free TCP ports on `host` (an IPv4/IPv6 literal or resolvable name): binds that
-    /// many sockets to port 0, reads the assigned ports, then closes them all.
+    /// Ports handed out recently, by when: the kernel that got them may not have bound them yet, so the OS could
+    /// hand them out again (parallel starts would then share a port; a SUB socket could even receive another
+    /// kernel's messages). Like jupyter_client's port cache, but forgetting after ``reservation``.
+    private static let handedOut = Mutex<[Int: ContinuousClock.Instant]>([:])
+    /// How long a port handed out is not handed out again (a kernel binds its ports within its launch).
+    static let reservation: Duration = .seconds(300)
+
+    /// Picks `count` distinct free TCP ports on `host` (an IPv4/IPv6 literal or resolvable name): binds
+    /// sockets to port 0 and reads the assigned ports, skipping ports this process handed out within
+    /// ``reservation``, then closes them all.
     public static func allocate(count: Int, host: String = "127.0.0.1") throws -> [Int] {
         guard count >= 0 else { throw FreePortsError(message: "negative count", code: 0) }
         guard count > 0 else { return [] }
@@ -44,7 +54,10 @@ public enum FreePorts {
         var descriptors: [Int32] = []
         defer { for descriptor in descriptors { close(descriptor) } }
         var ports: [Int] = []
-        for _ in 0..<count {
+        var attempts = 0
+        while ports.count < count {
+            attempts += 1
+            guard attempts <= count + 200 else { throw FreePortsError(message: "no free port that was not handed out recently", code: 0) }
             let descriptor = socket(family, socketType, 0)
             guard descriptor >= 0 else { throw FreePortsError(message: "socket failed", code: errno) }
             descriptors.append(descriptor)
@@ -57,9 +70,21 @@ public enum FreePorts {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
             }
             guard named == 0 else { throw FreePortsError(message: "getsockname failed", code: errno) }
-            ports.append(port(of: bound))
+            // A port skipped here stays bound (in `descriptors`) until the end, so the next bind gets another.
+            if reserve(port(of: bound)) { ports.append(port(of: bound)) }
         }
         return ports
+    }
+
+    /// Records `port` as handed out now, unless it was handed out within ``reservation`` (then false).
+    private static func reserve(_ port: Int) -> Bool {
+        let now = ContinuousClock.now
+        return handedOut.withLock { handedOut in
+            if handedOut.count > 4096 { handedOut = handedOut.filter { now - $0.value < reservation } }
+            if let when = handedOut[port], now - when < reservation { return false }
+            handedOut[port] = now
+            return true
+        }
     }
 
     private static func port(of storage: sockaddr_storage) -> Int {

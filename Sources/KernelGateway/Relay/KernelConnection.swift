@@ -6,8 +6,9 @@ import Synchronization
 import ZeroMQ
 
 /// The ZeroMQ side of one kernel: its shell, control and stdin DEALER sockets (one shared identity, so
-/// `input_request`s come back to us), its iopub SUB socket and its heartbeat REQ socket, all owned by a
-/// reactor thread. It relays between those sockets and the kernel's WebSocket clients:
+/// `input_request`s come back to us) and its iopub SUB socket, all owned by a reactor thread. Control is
+/// opened on first use and heartbeat REQ sockets only for a probe: each connected socket costs libzmq tens of
+/// KiB of pipes and buffers, and most kernels never see a control message until they are shut down. It relays between those sockets and the kernel's WebSocket clients:
 /// iopub goes to every client, a reply goes to the client (session) whose request it answers, and while
 /// no client is attached, messages are buffered (bounded) for the last session and replayed when it returns.
 public final class KernelConnection: Sendable {
@@ -27,14 +28,17 @@ public final class KernelConnection: Sendable {
     let onClientMessage: @Sendable (MessagePeek) -> Void
     private let sockets: Mutex<Sockets?> = Mutex(nil)
     private let routing: Mutex<Routing> = Mutex(Routing())
-    private let heartbeat: Mutex<Heartbeat> = Mutex(Heartbeat())
 
     struct Sockets {
         var shell: ZMQSocketID
-        var control: ZMQSocketID
+        /// Opened on first use (see `controlSocket`).
+        var control: ZMQSocketID?
         var stdin: ZMQSocketID
         var iopub: ZMQSocketID
-        var hb: ZMQSocketID
+        /// The identity of shell and stdin, which control shares.
+        var identity: [UInt8]
+
+        var all: [ZMQSocketID] { [shell, stdin, iopub] + (control.map { [$0] } ?? []) }
     }
 
     struct Routing {
@@ -60,11 +64,6 @@ public final class KernelConnection: Sendable {
 
     /// Sessions buffered at once per kernel; the oldest buffer is dropped beyond this.
     static let maxBufferedSessions = 4
-
-    struct Heartbeat {
-        var waiter: CheckedContinuation<Bool, Never>?
-        var stuck = false
-    }
 
     static let maxRememberedRequests = 4096
 
@@ -95,14 +94,14 @@ public final class KernelConnection: Sendable {
             return old
         }
         if let old {
-            for id in [old.shell, old.control, old.stdin, old.iopub, old.hb] { reactor.close(id) }
+            for id in old.all { reactor.close(id) }
         }
         currentInfo.withLock { $0 = newInfo }
         resetIopubSeen()
         try await connect()
     }
 
-    /// Opens the five sockets.
+    /// Opens shell, stdin and iopub (control and heartbeat are opened when needed).
     public func connect() async throws(GatewayError) {
         let info = self.info
         let identity = Array("ej-\(UUID().uuidString.lowercased())".utf8)
@@ -110,9 +109,6 @@ public final class KernelConnection: Sendable {
         do {
             let shell = try await reactor.open(.dealer, endpoint: endpoint(info.shellPort), options: dealerOptions) { [self] frames in
                 self.handleKernelFrames(frames, channel: .shell)
-            }
-            let control = try await reactor.open(.dealer, endpoint: endpoint(info.controlPort), options: dealerOptions) { [self] frames in
-                self.handleKernelFrames(frames, channel: .control)
             }
             // The kernel's ROUTER drops an input_request while our stdin connection is not up: readiness
             // waits for it (see stdinConnected()), which ZMQ_IMMEDIATE makes observable.
@@ -124,10 +120,7 @@ public final class KernelConnection: Sendable {
             let iopub = try await reactor.open(.sub, endpoint: endpoint(info.iopubPort)) { [self] frames in
                 self.handleKernelFrames(frames, channel: .iopub)
             }
-            let hb = try await reactor.open(.req, endpoint: endpoint(info.hbPort)) { [self] _ in
-                self.handleHeartbeatReply()
-            }
-            sockets.withLock { $0 = Sockets(shell: shell, control: control, stdin: stdin, iopub: iopub, hb: hb) }
+            sockets.withLock { $0 = Sockets(shell: shell, control: nil, stdin: stdin, iopub: iopub, identity: identity) }
         } catch {
             disconnect()
             throw .launchFailed("Cannot connect to the kernel's sockets: \(error)")
@@ -148,7 +141,7 @@ public final class KernelConnection: Sendable {
             return current
         }
         if let current {
-            for id in [current.shell, current.control, current.stdin, current.iopub, current.hb] { reactor.close(id) }
+            for id in current.all { reactor.close(id) }
         }
         let waiters = routing.withLock { routing -> [ReplySlot] in
             routing.closed = true
@@ -157,12 +150,6 @@ public final class KernelConnection: Sendable {
             return waiters
         }
         for waiter in waiters { waiter.finish(.failure(GatewayError.kernelUnavailable(id: kernelID, state: "disconnected"))) }
-        let hbWaiter = heartbeat.withLock { state -> CheckedContinuation<Bool, Never>? in
-            let waiter = state.waiter
-            state.waiter = nil
-            return waiter
-        }
-        hbWaiter?.resume(returning: false)
     }
 
     // MARK: Clients
@@ -294,13 +281,29 @@ public final class KernelConnection: Sendable {
         }
     }
 
+    /// The control socket, opened now; messages sent to it right away wait for its connection.
+    private func openControl(identity: [UInt8]) -> ZMQSocketID? {
+        let (kernelID, logger) = (self.kernelID, self.logger)
+        return reactor.openWithoutWaiting(
+            .dealer, endpoint: endpoint(info.controlPort), options: ZMQSocketOptions(identity: identity),
+            onFailure: { error in
+                logger.warning("cannot open the control socket", metadata: ["kernel_id": "\(kernelID)", "error": "\(error)"])
+            },
+            onMessage: { [self] frames in self.handleKernelFrames(frames, channel: .control) })
+    }
+
     func sendToKernel(_ parts: MessageParts, channel: KernelChannel) {
         guard let socket = sockets.withLock({ sockets -> ZMQSocketID? in
-            guard let sockets else { return nil }
+            guard var current = sockets else { return nil }
             switch channel {
-            case .shell: return sockets.shell
-            case .control: return sockets.control
-            case .stdin: return sockets.stdin
+            case .shell: return current.shell
+            case .control:
+                if current.control == nil {
+                    current.control = openControl(identity: current.identity)
+                    sockets = current
+                }
+                return current.control
+            case .stdin: return current.stdin
             case .iopub: return nil
             }
         }) else { return }
@@ -391,60 +394,27 @@ public final class KernelConnection: Sendable {
 
     // MARK: Heartbeat
 
-    /// Sends one heartbeat ping and reports whether the kernel echoed it within `timeout`.
-    /// A REQ socket that got no answer is replaced so the next probe can go out.
+    /// Sends one heartbeat ping, on a REQ socket opened for this probe, and reports whether the kernel echoed
+    /// it within `timeout`.
     public func probeHeartbeat(timeout: Duration) async -> Bool {
-        guard let socket = sockets.withLock({ $0?.hb }) else { return false }
-        let alive = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                    let previous = self.heartbeat.withLock { state -> CheckedContinuation<Bool, Never>? in
-                        let previous = state.waiter
-                        state.waiter = continuation
-                        return previous
-                    }
-                    previous?.resume(returning: false)
-                    self.reactor.send([Array("ping".utf8)], on: socket)
-                }
-            }
+        guard sockets.withLock({ $0 != nil }) else { return false }
+        let echo = ReplySlot()
+        guard let socket = reactor.openWithoutWaiting(.req, endpoint: endpoint(info.hbPort), onMessage: { frames in
+            echo.finish(.success(MessageParts(header: frames.first ?? [], parentHeader: [], metadata: [], content: [])))
+        }) else {
+            return false
+        }
+        defer { reactor.close(socket) }
+        reactor.send([Array("ping".utf8)], on: socket)
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await echo.wait()) != nil }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                let waiter = self.heartbeat.withLock { state -> CheckedContinuation<Bool, Never>? in
-                    let waiter = state.waiter
-                    state.waiter = nil
-                    return waiter
-                }
-                waiter?.resume(returning: false)
                 return false
             }
             let first = await group.next() ?? false
             group.cancelAll()
             return first
         }
-        if !alive { await replaceHeartbeatSocket() }
-        return alive
-    }
-
-    func handleHeartbeatReply() {
-        let waiter = heartbeat.withLock { state -> CheckedContinuation<Bool, Never>? in
-            let waiter = state.waiter
-            state.waiter = nil
-            return waiter
-        }
-        waiter?.resume(returning: true)
-    }
-
-    func replaceHeartbeatSocket() async {
-        guard let old = sockets.withLock({ $0?.hb }) else { return }
-        reactor.close(old)
-        guard let fresh = try? await reactor.open(.req, endpoint: endpoint(self.info.hbPort), onMessage: { [self] _ in
-            self.handleHeartbeatReply()
-        }) else { return }
-        let keep = sockets.withLock { sockets -> Bool in
-            guard sockets != nil else { return false }
-            sockets?.hb = fresh
-            return true
-        }
-        if !keep { reactor.close(fresh) }
     }
 }
