@@ -47,62 +47,58 @@ struct KernelConnectionSocketsTests {
         return Peer(reactor: reactor, info: info, shell: shell, control: control, hb: hb, atShell: atShell, atControl: atControl)
     }
 
-    static func connection(_ info: ConnectionInfo, reactor: ZMQReactor) throws -> KernelConnection {
-        try KernelConnection(kernelID: "k1", info: info, reactor: reactor,
-                             configuration: KernelManagerConfiguration(rootDirectory: "/tmp"),
-                             logger: Logger(label: "test"), onKernelMessage: { _, _, _ in })
+    /// Runs `body` with a connected KernelConnection to a fresh stand-in kernel (and its key).
+    static func withConnection(_ body: (KernelConnection, Peer, String) async throws -> Void) async throws {
+        let key = UUID().uuidString
+        let peer = try await makePeer(key: key)
+        defer { peer.reactor.shutdown() }
+        let reactor = ZMQReactor(name: "test-gw")
+        defer { reactor.shutdown() }
+        let connection = try KernelConnection(kernelID: "k1", info: peer.info, reactor: reactor,
+                                              configuration: KernelManagerConfiguration(rootDirectory: "/tmp"),
+                                              logger: Logger(label: "test"), onKernelMessage: { _, _, _ in })
+        try await connection.connect()
+        defer { connection.disconnect() }
+        try await body(connection, peer, key)
     }
 
     @Test func heartbeatProbesOpenTheirOwnSocketAndTellAliveFromSilent() async throws {
-        let key = UUID().uuidString
-        let peer = try await Self.makePeer(key: key)
-        defer { peer.reactor.shutdown() }
-        let reactor = ZMQReactor(name: "test-gw")
-        defer { reactor.shutdown() }
-        let connection = try Self.connection(peer.info, reactor: reactor)
-        try await connection.connect()
-        defer { connection.disconnect() }
-
-        for _ in 0..<3 { #expect(await connection.probeHeartbeat(timeout: .seconds(5))) }
-        peer.reactor.close(peer.hb)  // the kernel stops answering
-        let started = ContinuousClock.now
-        #expect(await connection.probeHeartbeat(timeout: .milliseconds(300)) == false)
-        #expect(ContinuousClock.now - started < .seconds(3))
+        try await Self.withConnection { connection, peer, _ in
+            for _ in 0..<3 { #expect(await connection.probeHeartbeat(timeout: .seconds(5))) }
+            peer.reactor.close(peer.hb)  // the kernel stops answering
+            let started = ContinuousClock.now
+            #expect(await connection.probeHeartbeat(timeout: .milliseconds(300)) == false)
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
     }
 
     @Test func controlIsOpenedOnFirstUseWithShellsIdentityAndRepliesComeBack() async throws {
-        let key = UUID().uuidString
-        let peer = try await Self.makePeer(key: key)
-        defer { peer.reactor.shutdown() }
-        let reactor = ZMQReactor(name: "test-gw")
-        defer { reactor.shutdown() }
-        let connection = try Self.connection(peer.info, reactor: reactor)
-        try await connection.connect()
-        defer { connection.disconnect() }
-        let signer = try MessageSigner(key: Array(key.utf8), scheme: "hmac-sha256")
+        try await Self.withConnection { connection, peer, key in
+            let signer = try MessageSigner(key: Array(key.utf8), scheme: "hmac-sha256")
 
-        // a reply from the stand-in kernel to whatever arrives on control, addressed by the sender's identity
-        let answering = Task {
-            while !Task.isCancelled {
-                if let first = peer.atControl.all.first {
-                    let (identities, request) = try WireCodec.decode(first, signer: signer)
-                    let reply = MessageFactory.make(msgType: "interrupt_reply", content: [:], session: "kernel", parent: request)
-                    peer.reactor.send(WireCodec.encode(reply, identities: identities, signer: signer), on: peer.control)
-                    return identities
+            // a reply from the stand-in kernel to whatever arrives on control, addressed by the sender's identity
+            async let answered: [[UInt8]] = {
+                while !Task.isCancelled {
+                    if let first = peer.atControl.all.first {
+                        let (identities, request) = try WireCodec.decode(first, signer: signer)
+                        let reply = MessageFactory.make(msgType: "interrupt_reply", content: [:], session: "kernel", parent: request)
+                        peer.reactor.send(WireCodec.encode(reply, identities: identities, signer: signer), on: peer.control)
+                        return identities
+                    }
+                    try await Task.sleep(for: .milliseconds(5))
                 }
-                try await Task.sleep(for: .milliseconds(5))
-            }
-            return []
-        }
-        let request = MessageFactory.make(msgType: "interrupt_request", content: [:], session: "gateway-k1")
-        let reply = try await connection.request(request, channel: .control, timeout: .seconds(10))
-        #expect(MessagePeek.peek(reply).msgType == "interrupt_reply")
-        let controlIdentity = try await answering.value
+                return []
+            }()
+            let request = MessageFactory.make(msgType: "interrupt_request", content: [:], session: "gateway-k1")
+            let reply = try await connection.request(request, channel: .control, timeout: .seconds(10))
+            #expect(MessagePeek.peek(reply).msgType == "interrupt_reply")
+            let controlIdentity = try await answered
 
-        _ = try? await connection.request(MessageFactory.make(msgType: "kernel_info_request", session: "gateway-k1"),
-                                          channel: .shell, timeout: .milliseconds(300))
-        let shellIdentity = try #require(peer.atShell.all.first.map { try WireCodec.decode($0, signer: signer).identities })
-        #expect(controlIdentity == shellIdentity)
-        #expect(controlIdentity.count == 1)
+            _ = try? await connection.request(MessageFactory.make(msgType: "kernel_info_request", session: "gateway-k1"),
+                                              channel: .shell, timeout: .milliseconds(300))
+            let shellIdentity = try #require(peer.atShell.all.first.map { try WireCodec.decode($0, signer: signer).identities })
+            #expect(controlIdentity == shellIdentity)
+            #expect(controlIdentity.count == 1)
+        }
     }
 }
