@@ -4,6 +4,8 @@ timeout) and configuration through environment variables (flags win over env).""
 from __future__ import annotations
 
 import json
+import socket
+import time
 
 import pytest
 import requests
@@ -68,6 +70,27 @@ def test_launch_timeout_cleans_up(gw_alt, kernels):
     assert r.status_code >= 500, r.text
     assert_json_error(r, r.status_code)
     wait_until(lambda: not processes_with_cmdline(NEVER_READY_SENTINEL), 20, what="the never-ready process to be killed")
+
+
+@pytest.mark.ej_only  # EG answers 201 for local kernels before they are up
+@pytest.mark.parametrize("route", ["api/kernels", "api/sessions"])
+def test_client_gone_mid_start_cancels_the_start(gw_alt, route):
+    """A client that closes its connection while its kernel is starting: the start is cancelled and the kernel
+    process killed at once, not at the launch timeout (5 s here), and the gateway keeps serving."""
+    body = {"name": "never_ready"} if route == "api/kernels" else \
+        {"path": "gone.ipynb", "type": "notebook", "kernel": {"name": "never_ready"}}
+    data = json.dumps(body).encode()
+    sock = socket.create_connection((gw_alt.host, gw_alt.port), timeout=10)
+    try:
+        sock.sendall(b"POST %s%s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                     % (gw_alt.base_url.encode(), route.encode(), gw_alt.host.encode(), gw_alt.port, len(data)) + data)
+        wait_until(lambda: processes_with_cmdline(NEVER_READY_SENTINEL), 10, 0.05, what="the kernel process to start")
+    finally:
+        sock.close()
+    closed = time.monotonic()
+    wait_until(lambda: not processes_with_cmdline(NEVER_READY_SENTINEL), 10, 0.05, what="the kernel process to be killed")
+    assert time.monotonic() - closed < 2.5, "the start ran on after its client had gone"
+    assert gw_alt.rest.get("api/kernelspecs").status_code == 200
 
 
 # --------------------------------------------------------------------------------------------

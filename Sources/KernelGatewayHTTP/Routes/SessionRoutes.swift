@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import KernelGateway
+import NIOCore
 
 /// `/api/sessions` CRUD (PROTOCOL.md §1.7), all of it working.
 struct SessionRoutes {
@@ -40,7 +41,7 @@ struct SessionRoutes {
             }
             return try jsonResponse(list)
         }
-        group.post("api/sessions") { request, _ -> Response in
+        group.post("api/sessions") { request, context -> Response in
             let body = try await readJSONObject(request, limit: settings.maxBodySize)
             let notebook = try BodyField.optionalObject(body, "notebook")
             guard let path = try BodyField.optionalString(body, "path") ?? BodyField.optionalString(notebook, "path") else {
@@ -55,7 +56,7 @@ struct SessionRoutes {
                 return try jsonResponse(try await json(existing), status: .created,
                                         headers: [.location: settings.basePath + "api/sessions/" + existing.id])
             }
-            let kernelID = try await kernelFor(kernelBody, path: path)
+            let kernelID = try await kernelFor(kernelBody, path: path, channel: context.channel)
             let record = SessionRecord(id: UUID().uuidString.lowercased(), path: path, name: name, type: type, kernelID: kernelID)
             await store.insert(record)
             return try jsonResponse(try await json(record), status: .created,
@@ -78,7 +79,7 @@ struct SessionRoutes {
             if let type = try BodyField.optionalString(body, "type") { record.type = type }
             if let kernelBody = try BodyField.optionalObject(body, "kernel") {
                 let old = record.kernelID
-                record.kernelID = try await kernelFor(kernelBody, path: record.path)
+                record.kernelID = try await kernelFor(kernelBody, path: record.path, channel: context.channel)
                 if old != record.kernelID { try? await manager.shutdown(old, reason: "Session changed kernel") }
             }
             await store.insert(record)
@@ -93,12 +94,14 @@ struct SessionRoutes {
         }
     }
 
-    /// The kernel a session body asks for: an existing one by id, or a new one by name.
-    func kernelFor(_ kernel: [String: Any]?, path: String) async throws -> String {
+    /// The kernel a session body asks for: an existing one by id, or a new one by name (a start its client
+    /// does not wait for anymore is cancelled).
+    func kernelFor(_ kernel: [String: Any]?, path: String, channel: any Channel) async throws -> String {
         if let id = try BodyField.optionalString(kernel, "id") {
             return try await manager.kernel(id).id
         }
-        let model = try await manager.start(StartRequest(kernelName: try BodyField.optionalString(kernel, "name"), path: path))
+        let start = StartRequest(kernelName: try BodyField.optionalString(kernel, "name"), path: path)
+        let model = try await ClientDisconnect.cancelling(ifGone: channel) { [manager] in try await manager.start(start) }
         return model.id
     }
 }
