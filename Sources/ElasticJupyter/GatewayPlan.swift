@@ -157,7 +157,7 @@ struct GatewayPlan {
         // in flight abandoned), then the HTTP server, then the pod watch the manager needed until the end.
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) } + [
-                .init(service: app), .init(service: manager), .init(service: culler),
+                .init(service: app), .init(service: manager), .init(service: culler), .init(service: HeapTrimmer()),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
