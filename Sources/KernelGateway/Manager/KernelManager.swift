@@ -331,7 +331,9 @@ public actor KernelManager: Service {
         while true {
             kernel.state.withLock { $0.reason = reason }
             broadcastStatus(kernel, "restarting")
-            kernel.connection?.resetIopubSeen()
+            // The old process may still publish while it dies (a pod being deleted gracefully): only the new
+            // process's answer to a readiness probe proves the subscription live.
+            kernel.connection?.resetIopubSeen(untilProbed: true)
             if let old = kernel.process { await old.cleanUp() }
             do {
                 try await launch(kernel, reuse: kernel.connection?.info)
@@ -420,7 +422,7 @@ public actor KernelManager: Service {
             await stopProcess(kernel, process: process, restart: true)
             await process.cleanUp()
         }
-        kernel.connection?.resetIopubSeen()
+        kernel.connection?.resetIopubSeen(untilProbed: true)
         do {
             try await launch(kernel, reuse: kernel.connection?.info)
         } catch {

@@ -19,11 +19,12 @@ public struct HeapTrimmer: Service {
         self.interval = interval
     }
 
-    /// Trims every ``interval`` until cancelled or gracefully shut down.
+    /// Trims every ``interval`` until cancelled or gracefully shut down; returns normally either way (a
+    /// service that throws would make its `ServiceGroup` cancel every other service).
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while true {
-                try await Task.sleep(for: interval)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: interval) } catch { return }
                 Self.trimNow()
             }
         }

@@ -97,7 +97,7 @@ public final class KernelConnection: Sendable {
             for id in old.all { reactor.close(id) }
         }
         currentInfo.withLock { $0 = newInfo }
-        resetIopubSeen()
+        resetIopubSeen(untilProbed: true)  // a relaunch: see KernelManager.restartAutomatically
         try await connect()
     }
 
