@@ -187,6 +187,28 @@ def test_restart_keeps_id_new_process(gw, kernels, protocol, kernel_name):
     assert gw.rest.kernel(model["id"]).json()["id"] == model["id"]
 
 
+@pytest.mark.ej_only  # EG forwards such a request to whichever kernel process is there
+def test_execute_sent_during_a_restart_runs_in_the_new_process_with_all_its_output(gw, kernels, protocol):
+    """A cell run while the kernel restarts (a user pressing Shift-Enter right after "Restart"): the gateway holds
+    it until the new process is ready, so it runs there and none of its output is lost."""
+    model = kernels.start(gw)
+    ws = kernels.ws(gw, model["id"], protocol)
+    pid1 = exec_pid(ws)
+    answers = []
+    restart = threading.Thread(target=lambda: answers.append(gw.rest.post(f"api/kernels/{model['id']}/restart",
+                                                                          timeout=60).status_code))
+    restart.start()
+    try:
+        time.sleep(0.05)  # the restart is under way (its shutdown_request takes longer than this)
+        res = ws.execute(PID_CODE + "print('after restart')", timeout=60)
+    finally:
+        restart.join(60)
+    assert answers == [200]
+    assert res.status == "ok", res.errors
+    lines = res.stdout.split()
+    assert lines[-1] == "restart" and int(lines[0]) != pid1, res.stdout
+
+
 def test_restart_existing_socket_keeps_working(gw, kernels, protocol):
     """A client that does not reconnect after a REST restart still reaches the new kernel process."""
     model = kernels.start(gw)

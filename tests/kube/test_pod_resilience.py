@@ -195,10 +195,6 @@ def test_client_disconnecting_mid_start_deletes_the_pod(cluster, slow_specs, gat
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason="open (issue 4): about 1 run in 8, the first execute after the pod was "
-                                        "replaced gets its execute_reply but none of its iopub output (the second "
-                                        "execute gets all of it), although the gateway saw iopub answer its readiness "
-                                        "probe on the new pod; fresh sockets did not change it; cause not found yet")
 @pytest.mark.parametrize("how", ["deleted", "killed"])
 def test_pod_lost_from_outside_is_replaced_with_auto_restart(cluster, specs_dir, gateways, how):
     gw = gateways(specs_dir, cluster.kubeconfig, name="gw-autorestart")

@@ -328,6 +328,9 @@ public actor KernelManager: Service {
     }
 
     private func restartAutomatically(_ kernel: ManagedKernel, reason: String) async {
+        let connection = kernel.connection
+        connection?.holdClientMessages()
+        defer { connection?.releaseClientMessages() }
         while true {
             kernel.state.withLock { $0.reason = reason }
             broadcastStatus(kernel, "restarting")
@@ -401,6 +404,10 @@ public actor KernelManager: Service {
         case .reject(let reason): throw .kernelUnavailable(id: id, state: reason)
         default: throw .kernelUnavailable(id: id, state: kernel.model().executionState)
         }
+        // What clients send meanwhile waits for the new process to be ready.
+        let heldConnection = kernel.connection
+        heldConnection?.holdClientMessages()
+        defer { heldConnection?.releaseClientMessages() }
         if let process = kernel.process, !process.hasExited, process.restartsInPlace, let connection = kernel.connection {
             // A new kernel process in the same pod: the pod (and its GPU) stays. Until the new process answers
             // a probe on iopub, the SUB socket may still be (re)joining it: the old one's last messages don't count.

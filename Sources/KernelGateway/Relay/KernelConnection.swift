@@ -51,6 +51,9 @@ public final class KernelConnection: Sendable {
         /// When set, only an iopub message caused by one of these gateway requests proves iopub live (after an
         /// in-place restart, the old process's last messages prove nothing about the new one).
         var iopubProbes: Set<String>? = nil
+        /// While the kernel restarts: what clients send, held back until the new process is ready (a request
+        /// it answered before its iopub subscription was live would lose its output).
+        var held: Deque<ChannelMessage>? = nil
         /// Request msg_id → session id of the client that sent it (bounded, oldest forgotten first).
         var requesters: [String: String] = [:]
         var requesterOrder: Deque<String> = []
@@ -267,7 +270,32 @@ public final class KernelConnection: Sendable {
             remember(msgID: msgID, session: client.sessionID)
         }
         onClientMessage(peek)
-        sendToKernel(message.parts, channel: message.channel)
+        let held = routing.withLock { routing -> Bool in
+            guard routing.held != nil else { return false }
+            if routing.held!.count < Self.maxHeldMessages { routing.held!.append(message) }
+            return true
+        }
+        if !held { sendToKernel(message.parts, channel: message.channel) }
+    }
+
+    /// Messages held back per kernel while it restarts; more are dropped (a client that floods a restarting
+    /// kernel).
+    static let maxHeldMessages = 1000
+
+    /// Holds back what clients send until ``releaseClientMessages()`` (while the kernel restarts).
+    public func holdClientMessages() {
+        routing.withLock { routing in
+            if routing.held == nil { routing.held = [] }
+        }
+    }
+
+    /// Sends what was held back, in order, and stops holding.
+    public func releaseClientMessages() {
+        routing.withLock { routing in
+            guard let held = routing.held else { return }
+            routing.held = nil
+            for message in held { sendToKernel(message.parts, channel: message.channel) }
+        }
     }
 
     func remember(msgID: String, session: String) {
