@@ -266,11 +266,10 @@ public final class KernelConnection: Sendable {
     public func send(_ message: ChannelMessage, from client: ClientConnection) {
         guard message.channel != .iopub else { return }
         let peek = MessagePeek.peek(message.parts)
-        if let msgID = peek.msgID {
-            remember(msgID: msgID, session: client.sessionID)
-        }
         onClientMessage(peek)
+        // One lock per message: remember who asked, and hold the message back while the kernel restarts.
         let held = routing.withLock { routing -> Bool in
+            if let msgID = peek.msgID { Self.remember(msgID: msgID, session: client.sessionID, in: &routing) }
             guard routing.held != nil else { return false }
             if routing.held!.count < Self.maxHeldMessages { routing.held!.append(message) }
             return true
@@ -298,13 +297,12 @@ public final class KernelConnection: Sendable {
         }
     }
 
-    func remember(msgID: String, session: String) {
-        routing.withLock { routing in
-            if routing.requesters.updateValue(session, forKey: msgID) == nil {
-                routing.requesterOrder.append(msgID)
-                if routing.requesterOrder.count > Self.maxRememberedRequests, let oldest = routing.requesterOrder.popFirst() {
-                    routing.requesters.removeValue(forKey: oldest)
-                }
+    /// Records which session sent request `msgID`, so its replies go back there (bounded, oldest forgotten).
+    private static func remember(msgID: String, session: String, in routing: inout Routing) {
+        if routing.requesters.updateValue(session, forKey: msgID) == nil {
+            routing.requesterOrder.append(msgID)
+            if routing.requesterOrder.count > maxRememberedRequests, let oldest = routing.requesterOrder.popFirst() {
+                routing.requesters.removeValue(forKey: oldest)
             }
         }
     }
