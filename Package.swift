@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "KernelGateway",
                 "JupyterProtocol",
+                "KubernetesRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

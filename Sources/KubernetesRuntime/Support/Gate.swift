@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A one-way latch that async callers can wait on: closed, then opened (or failed) for good.
-final class Gate: Sendable {
+public final class Gate: Sendable {
     private enum State {
         case closed(waiters: [UInt64: CheckedContinuation<Void, any Error>])
         case open
@@ -15,26 +15,27 @@ final class Gate: Sendable {
 
     private let locked = Mutex(Locked())
 
-    init() {}
+    /// Creates a closed gate.
+    public init() {}
 
     /// Whether the gate is open.
-    var isOpen: Bool {
+    public var isOpen: Bool {
         locked.withLock { if case .open = $0.state { return true } else { return false } }
     }
 
     /// Opens the gate, releasing every waiter. Later calls do nothing.
-    func open() {
+    public func open() {
         settle(.open)
     }
 
     /// Fails the gate: waiters (present and future) get `error`, unless it is already open.
-    func fail(_ error: any Error) {
+    public func fail(_ error: any Error) {
         settle(.failed(error))
     }
 
     /// Returns once the gate is open.
     /// - Throws: The failure, or `CancellationError`.
-    func wait() async throws {
+    public func wait() async throws {
         let id = locked.withLock { locked -> UInt64 in
             locked.nextID += 1
             return locked.nextID
