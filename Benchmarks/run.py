@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import measures  # noqa: E402
+from benchlib.conns import LibWSConn  # noqa: E402
 from benchlib.targets import DirectTarget, GatewayTarget, free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,6 +69,8 @@ METRICS = [
     ("floodA_wall_s", "flood A wall to idle", "s", []),
     ("floodB_MB_per_s", "flood B throughput", "MB/s", [("direct", 0.8, ">="), ("eg", 15.0, ">=")]),
     ("floodB_wall_s", "flood B wall to idle", "s", []),
+    ("wsc_floodB_MB_per_s", "flood B, websocket-client library", "MB/s", [("direct", 0.8, ">="), ("eg", 15.0, ">=")]),
+    ("wsc_floodB_wall_s", "flood B, websocket-client: wall to idle", "s", []),
     ("conc_exec_per_s", "concurrent 8×N executes/s", "exec/s", [("eg", 1.0, ">=")]),
     ("conc_p50_ms", "concurrent latency p50", "ms", []),
     ("conc_p99_ms", "concurrent latency p99", "ms", [("eg", 1.0, "<=")]),
@@ -94,6 +97,8 @@ METRICS = [
 V1_SOURCE = {"v1_exec_reply_p50_ms": "exec_reply_p50_ms", "v1_exec_idle_p99_ms": "exec_idle_p99_ms",
              "v1_relay_msgs_per_s": "relay_msgs_per_s", "v1_relay_MB_per_s": "relay_MB_per_s",
              "v1_relay_rtt_idle_p50_ms": "relay_rtt_idle_p50_ms"}
+# websocket-client rows compare both gateways with the direct floor (which has no WebSocket to read).
+WSC_SOURCE = {"wsc_floodB_MB_per_s": "floodB_MB_per_s", "wsc_floodB_wall_s": "floodB_wall_s"}
 
 
 def _value(results, who, key):
@@ -103,6 +108,8 @@ def _value(results, who, key):
         if who == "direct":
             return results.get("direct", {}).get(V1_SOURCE[key])
         return None
+    if key in WSC_SOURCE and who == "direct":
+        return results.get("direct", {}).get(WSC_SOURCE[key])
     return results.get(who, {}).get(key)
 
 
@@ -367,8 +374,15 @@ class Runner:
                 lane.conn, measures.flood_a_code(cfg.flood_a_lines))])
             self.interleave(legacy, "flood B", cfg.flood_runs, lambda lane: [measures.flood(
                 lane.conn, measures.flood_b_code(cfg.flood_b_outputs, cfg.flood_b_size))])
+            gateways = [lane for lane in legacy if isinstance(lane.target, GatewayTarget)]
+            self.interleave(gateways, "flood B websocket-client", cfg.flood_runs,
+                            lambda lane: [flood_with_websocket_client(lane, cfg)])
             for lane in lanes:
                 res = self.res[lane.target.label]
+                if lane.samples.get("flood B websocket-client"):
+                    stats = measures.flood_b_stats(lane.samples["flood B websocket-client"], cfg.flood_b_outputs,
+                                                   cfg.flood_b_size)
+                    res.update({"wsc_" + k: v for k, v in stats.items()})
                 if lane.samples.get("execute round trip"):
                     stats = measures.rtt_stats(lane.samples["execute round trip"])
                     res.update({lane.prefix + k: v for k, v in stats.items()})
@@ -410,9 +424,28 @@ class Runner:
         self._with_lanes("echo", body)
 
 
+def flood_with_websocket_client(lane, cfg) -> dict:
+    """Flood B on the lane's kernel over a second WebSocket opened with the websocket-client library (the
+    lane's own connection is closed meanwhile, so one client reads the flood) and reopened afterwards."""
+    lane.conn.close()
+    lane.conn = None
+    conn = LibWSConn(lane.target.host, lane.target.port, lane.kernel_id)
+    try:
+        conn.settle()
+        conn.drain(0.2)
+        return measures.flood(conn, measures.flood_b_code(cfg.flood_b_outputs, cfg.flood_b_size))
+    finally:
+        conn.close()
+        lane.conn = lane.target.connect(lane.kernel_id)
+        lane.conn.settle()
+        lane.conn.drain(0.2)
+
+
 CORRECTNESS = {
     "floodA_ok": "flood A: not every run delivered all lines, the execute_reply and the idle status",
     "floodB_ok": "flood B: not every run delivered all bytes, the execute_reply and the idle status",
+    "wsc_floodB_ok": "flood B with websocket-client: not every run delivered all bytes, the execute_reply and "
+                     "the idle status",
     "relay_ok": "relay (echo kernel): stream messages or the idle status lost",
     "v1_relay_ok": "relay over v1 (echo kernel): stream messages or the idle status lost",
 }
@@ -437,7 +470,7 @@ def correctness(res: dict) -> list[str]:
         runs = res.get(key.replace("_ok", "_runs"))
         if key == "floodA_ok":
             text += f" (lines per run: {[r['lines'] for r in runs]}, idle: {[r['idle'] for r in runs]})"
-        elif key == "floodB_ok":
+        elif key in ("floodB_ok", "wsc_floodB_ok"):
             text += f" (bytes per run: {[r['text_bytes'] for r in runs]}, idle: {[r['idle'] for r in runs]})"
         problems.append(text)
     return problems
