@@ -61,15 +61,17 @@ struct ChannelsHandler {
         logger.debug("client attached", metadata: ["kernel_id": "\(id)", "session": "\(session)", "protocol": "\(wsProtocol)"])
         defer { connection.detach(client) }
 
+        let allocator = ByteBufferAllocator()
         enum Direction: Sendable { case toClient, fromClient }
         await withTaskGroup(of: Direction.self) { group in
             group.addTask {
                 // Kernel → client.
                 while let message = await client.next() {
                     do {
-                        switch WebSocketCodec.encode(message, protocol: wsProtocol) {
+                        // Binary frames (v1, legacy with buffers) are encoded straight into the buffer NIO writes.
+                        switch WebSocketCodec.encode(message, protocol: wsProtocol, allocator: allocator) {
                         case .text(let text): try await outbound.writeTextMessage(text)
-                        case .binary(let bytes): try await outbound.writeBinaryMessage(ByteBuffer(bytes: bytes))
+                        case .binary(let buffer): try await outbound.writeBinaryMessage(buffer)
                         }
                     } catch {
                         client.close(reason: "Write failed")
