@@ -36,6 +36,9 @@ enum SocketSetup {
         if options.immediate {
             try setInt(socket, ZMQ_IMMEDIATE, 1, "ZMQ_IMMEDIATE")
         }
+        if let interval = options.reconnectInterval {
+            try setInt(socket, ZMQ_RECONNECT_IVL, interval, "ZMQ_RECONNECT_IVL")
+        }
         if let identity = options.identity {
             try setBytes(socket, ZMQ_ROUTING_ID, identity, "ZMQ_ROUTING_ID")
         }

@@ -24,6 +24,10 @@ public struct ZMQSocketOptions: Sendable, Hashable {
     /// `ZMQ_IMMEDIATE`: queue messages only to completed connections. Then the socket is writable exactly
     /// when a peer has finished its handshake, which ``ZMQReactor/hasConnectedPeer(_:)`` reports.
     public var immediate: Bool = false
+    /// `ZMQ_RECONNECT_IVL` in milliseconds: how long a connecting socket waits before it tries again after a
+    /// refused or lost connection (libzmq adds a random part of up to the same length). `nil` keeps libzmq's
+    /// 100 ms, which a kernel that binds its ports while the gateway is already connecting pays on every start.
+    public var reconnectInterval: Int32? = nil
 
     /// Creates socket options; every parameter has the gateway's default.
     public init(
