@@ -281,12 +281,14 @@ public actor KernelManager: Service {
                     if let msgID = MessagePeek.peek(request).msgID { connection.noteReadinessProbe(msgID) }
                     if (try? await connection.request(request, channel: .shell, timeout: .seconds(2))) != nil {
                         // ...and a connected stdin socket: the kernel drops an input_request it cannot route.
-                        for _ in 0..<10 {
+                        // When the subscription joined too late for this request's status, the next request
+                        // (30 ms on) publishes another one.
+                        for _ in 0..<3 {
                             if connection.iopubSeen {
                                 let stdinUp = await connection.stdinConnected()
                                 if stdinUp || round >= 10 { return .ready }
                             }
-                            try? await Task.sleep(for: .milliseconds(20))
+                            try? await Task.sleep(for: .milliseconds(10))
                         }
                     }
                 }
