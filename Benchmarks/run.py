@@ -59,6 +59,8 @@ METRICS = [
     ("start_p50_s", "kernel start p50", "s", [("eg", 1.0, "<=")]),
     ("start_p90_s", "kernel start p90", "s", []),
     ("start_post_p50_s", "kernel start: POST answered, p50", "s", []),
+    ("echo_start_p50_s", "echo kernel start p50", "s", []),
+    ("echo_start_p90_s", "echo kernel start p90", "s", []),
     ("exec_reply_p50_ms", "execute → reply p50", "ms", [("direct", 1.15, "<=")]),
     ("exec_reply_p99_ms", "execute → reply p99", "ms", [("direct", 1.3, "<=")]),
     ("exec_idle_p50_ms", "execute → idle p50", "ms", [("direct", 1.15, "<=")]),
@@ -344,9 +346,16 @@ class Runner:
         lanes = self.lanes(with_v1=False)
         self.interleave(lanes, "kernel start", self.cfg.start_runs,
                         lambda lane: measures.kernel_start_once(lane.target, "python3"), stop_on_error=False)
+        # The echo kernel binds its ports and answers at once: what remains is the gateway's own start path.
+        self.interleave(lanes, "echo kernel start", self.cfg.start_runs,
+                        lambda lane: measures.kernel_start_once(lane.target, "echo"), stop_on_error=False)
         for lane in lanes:
+            res = self.res[lane.target.label]
             if lane.samples.get("kernel start"):
-                self.res[lane.target.label].update(measures.start_stats(lane.samples["kernel start"]))
+                res.update(measures.start_stats(lane.samples["kernel start"]))
+            if lane.samples.get("echo kernel start"):
+                stats = measures.start_stats(lane.samples["echo kernel start"])
+                res.update({"echo_" + k: v for k, v in stats.items() if k != "start_post_p50_s"})
 
     def _with_lanes(self, kernel_name: str, fn) -> None:
         lanes = self.lanes(with_v1=True)
