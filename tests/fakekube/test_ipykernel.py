@@ -59,8 +59,14 @@ def kernel_info(ip: str, info: dict) -> tuple[dict, str]:
     try:
         kc.wait_for_ready(timeout=30)
         msg_id = kc.kernel_info()
-        reply = kc.get_shell_msg(timeout=10)
+        # wait_for_ready repeats kernel_info_request while the kernel is slow to start; replies to those
+        # repeats can still be queued, so read until the reply to this request (at most a few).
+        for _ in range(10):
+            reply = kc.get_shell_msg(timeout=10)
+            if reply["parent_header"]["msg_id"] == msg_id:
+                break
         assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["msg_type"] == "kernel_info_reply"
         result = kc.execute_interactive("import os, ipykernel; print(os.environ['FAKE_POD_IP'], "
                                         "ipykernel.__version__)", timeout=15,
                                         output_hook=lambda m: outputs.append(m))

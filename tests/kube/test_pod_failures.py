@@ -19,7 +19,10 @@ from podkit import FAST_FAILURE, pod_template, write_pod_kernelspec
 def failure_specs(specs_dir):
     write_pod_kernelspec(specs_dir, "crashloop", argv=podkit.ECHO_ARGV, interrupt_mode=None,
                          template=pod_template(annotations={"fake.kubelet/simulate": "CrashLoopBackOff"}))
-    write_pod_kernelspec(specs_dir, "oomkilled", argv=podkit.IPYKERNEL_ARGV,
+    # OOM-killed 0.3 s after the container starts, by a process that never answers: an ipykernel here could
+    # answer first on a quiet machine (the gateway connects and probes within tens of ms of the bind).
+    write_pod_kernelspec(specs_dir, "oomkilled", argv=["/bin/sh", "-c", "exec sleep 600", "oom", "{connection_file}"],
+                         interrupt_mode=None,
                          template=pod_template(annotations={"fake.kubelet/simulate": "OOMKilled",
                                                             "fake.kubelet/oom-after-seconds": "0.3"}))
     write_pod_kernelspec(specs_dir, "scaleup", argv=podkit.ECHO_ARGV, interrupt_mode=None,
