@@ -178,6 +178,17 @@ def test_post_with_empty_object(gw, kernels):
     assert r.json()["name"] == "python3"
 
 
+@pytest.mark.ej_only  # EG answers at once, with "starting"
+def test_post_answers_with_a_ready_idle_kernel(gw, kernels):
+    """The start answers once the kernel is ready, and the model says idle: not starting, and not the busy
+    caused by the gateway's own readiness probe."""
+    for _ in range(3):
+        r = gw.rest.post("api/kernels", json={"name": "python3"})
+        assert r.status_code == 201, r.text
+        kernels.track(gw.rest, r.json()["id"])
+        assert r.json()["execution_state"] == "idle", r.json()
+
+
 @pytest.mark.ej_only  # EG: 500 with a traceback
 def test_unknown_kernelspec_is_404(gw):
     body = assert_json_error(gw.rest.post("api/kernels", json={"name": "no_such_kernel_xyz"}), 404, forbidden_paths(gw))

@@ -46,6 +46,9 @@ public final class ManagedKernel: Sendable {
         }
     }
 
+    /// Whether the kernel's last iopub `status` said `busy`.
+    public var reportsBusy: Bool { state.withLock { $0.reportedState == "busy" } }
+
     /// The current lifecycle phase.
     public var phase: KernelPhase { state.withLock { $0.lifecycle.phase } }
 

@@ -255,6 +255,17 @@ public actor KernelManager: Service {
         }
     }
 
+    /// Waits (at most 500 ms) for the `idle` that follows the readiness probe's `busy`, so that the model a
+    /// start answers with says `idle` rather than the probe's `busy`. Normally only the probe can have made the
+    /// kernel busy here: nobody has its id before the start answers, and during a restart clients' messages
+    /// are held until the kernel is ready.
+    private static func settle(_ kernel: ManagedKernel?) async {
+        guard let kernel else { return }
+        for _ in 0..<250 where kernel.reportsBusy {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
     /// The gateway's launch timeout, or the client's `KERNEL_LAUNCH_TIMEOUT` when that is lower.
     private nonisolated func effectiveLaunchTimeout(_ context: LaunchContext) -> Duration {
         let maximum = configuration.launchTimeout
@@ -286,7 +297,10 @@ public actor KernelManager: Service {
                         for _ in 0..<3 {
                             if connection.iopubSeen {
                                 let stdinUp = await connection.stdinConnected()
-                                if stdinUp || round >= 10 { return .ready }
+                                if stdinUp || round >= 10 {
+                                    await Self.settle(kernel)
+                                    return .ready
+                                }
                             }
                             try? await Task.sleep(for: .milliseconds(10))
                         }
