@@ -261,8 +261,10 @@ public actor KernelManager: Service {
     /// are held until the kernel is ready.
     private static func settle(_ kernel: ManagedKernel?) async {
         guard let kernel else { return }
-        for _ in 0..<250 where kernel.reportsBusy {
+        var waits = 0
+        while kernel.reportsBusy, waits < 250 {
             try? await Task.sleep(for: .milliseconds(2))
+            waits += 1
         }
     }
 

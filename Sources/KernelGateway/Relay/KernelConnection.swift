@@ -109,12 +109,18 @@ public final class KernelConnection: Sendable {
     /// start waited ≈ 75 ms on average after the kernel was up.
     static let reconnectInterval: Int32 = 10
 
+    /// Options for every socket towards the kernel.
+    static func kernelSocketOptions(identity: [UInt8]? = nil) -> ZMQSocketOptions {
+        var options = ZMQSocketOptions(identity: identity)
+        options.reconnectInterval = reconnectInterval
+        return options
+    }
+
     /// Opens shell, stdin and iopub (control and heartbeat are opened when needed).
     public func connect() async throws(GatewayError) {
         let info = self.info
         let identity = Array("ej-\(UUID().uuidString.lowercased())".utf8)
-        var dealerOptions = ZMQSocketOptions(identity: identity)
-        dealerOptions.reconnectInterval = Self.reconnectInterval
+        let dealerOptions = Self.kernelSocketOptions(identity: identity)
         do {
             let shell = try await reactor.open(.dealer, endpoint: endpoint(info.shellPort), options: dealerOptions) { [self] frames in
                 self.handleKernelFrames(frames, channel: .shell)
@@ -126,9 +132,7 @@ public final class KernelConnection: Sendable {
             let stdin = try await reactor.open(.dealer, endpoint: endpoint(info.stdinPort), options: stdinOptions) { [self] frames in
                 self.handleKernelFrames(frames, channel: .stdin)
             }
-            var iopubOptions = ZMQSocketOptions()
-            iopubOptions.reconnectInterval = Self.reconnectInterval
-            let iopub = try await reactor.open(.sub, endpoint: endpoint(info.iopubPort), options: iopubOptions) { [self] frames in
+            let iopub = try await reactor.open(.sub, endpoint: endpoint(info.iopubPort), options: Self.kernelSocketOptions()) { [self] frames in
                 self.handleKernelFrames(frames, channel: .iopub)
             }
             sockets.withLock { $0 = Sockets(shell: shell, control: nil, stdin: stdin, iopub: iopub, identity: identity) }
@@ -315,17 +319,11 @@ public final class KernelConnection: Sendable {
         }
     }
 
-    private func controlOptions(identity: [UInt8]) -> ZMQSocketOptions {
-        var options = ZMQSocketOptions(identity: identity)
-        options.reconnectInterval = Self.reconnectInterval
-        return options
-    }
-
     /// The control socket, opened now; messages sent to it right away wait for its connection.
     private func openControl(identity: [UInt8]) -> ZMQSocketID? {
         let (kernelID, logger) = (self.kernelID, self.logger)
         return reactor.openWithoutWaiting(
-            .dealer, endpoint: endpoint(info.controlPort), options: controlOptions(identity: identity),
+            .dealer, endpoint: endpoint(info.controlPort), options: Self.kernelSocketOptions(identity: identity),
             onFailure: { error in
                 logger.warning("cannot open the control socket", metadata: ["kernel_id": "\(kernelID)", "error": "\(error)"])
             },
