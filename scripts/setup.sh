@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ElasticJupyter needs on a fresh Debian machine:
-#   - system packages: libzmq3-dev, pkg-config (build), procps (tests)
-#   - a Python venv at .venv with ipykernel, jupyter_server, jupyter_client and test clients
+#   - system packages: libzmq3-dev, pkg-config (build), procps (tests); with --tests also Debian's
+#     chromium + chromium-driver (the JupyterLab-in-a-browser tests)
+#   - a Python venv at .venv with ipykernel, jupyter_server, JupyterLab, jupyter_client and test clients
 # Idempotent: re-running only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,9 @@ cd "$(dirname "$0")/.."
 need_apt=()
 pkg-config --exists libzmq 2>/dev/null || need_apt+=(libzmq3-dev pkg-config)
 command -v ps >/dev/null 2>&1 || need_apt+=(procps)
+if [ "${1:-}" = "--tests" ]; then
+  { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || need_apt+=(chromium chromium-driver)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what is missing (scripts/setup.sh), builds the
 # debug binary, runs the Swift unit tests, then the end-to-end tests (real ipykernel 7 and 6, real
-# jupyter_server as a client) against the built gateway.
+# jupyter_server as a client, JupyterLab in headless Chromium) against the built gateway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 echo "== swift build"
 swift build
 echo "== swift test"
