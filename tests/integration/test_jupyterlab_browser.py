@@ -3,7 +3,7 @@
 A real `jupyter server` with the JupyterLab extension (the same process model as
 test_jupyter_server.py) serves the UI; Chromium (Debian's `chromium` + `chromium-driver`, driven by
 selenium) opens a notebook, runs cells with the keyboard, answers `input()` in the stdin box, types a
-new cell, and interrupts a running cell from the toolbar. Every kernel involved lives in our gateway:
+new cell, interrupts a running cell and restarts the kernel from the toolbar. Every kernel involved lives in our gateway:
 the cells print the `KERNEL_ID` the gateway gave the kernel, and the gateway's REST API is asked what
 it saw. `scripts/setup.sh` installs the browser; without it these tests fail rather than skip.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import free_port, wait_until
+from helpers import free_port, pid_alive, wait_until
 from procs import JupyterServer
 
 pytestmark = pytest.mark.slow
@@ -218,3 +218,34 @@ def test_jupyterlab_interrupts_a_running_cell(gw, lab_server, browser):
     assert "42" in lab.wait_for(lambda: lab.outputs(1), "the next cell's output")
     model = gw.rest.get(f"api/kernels/{kernel['id']}").json()
     assert model["execution_state"] == "idle", model
+
+
+def test_jupyterlab_restarts_the_kernel_in_place(gw, lab_server, browser):
+    from selenium.webdriver.common.by import By
+
+    (lab_server.root_dir / "work" / "restart.ipynb").write_text(notebook_json([
+        "import os\nprint('pid', os.getpid())",
+    ]))
+    lab = LabPage(browser, lab_server)
+    kernel = lab.open_notebook("work/restart.ipynb", gw)
+    lab.select_cell(0)
+    lab.run_selected()
+    before = lab.wait_for(lambda: lab.outputs(0), "the first pid")
+
+    # Toolbar restart, confirmed in JupyterLab's dialog.
+    lab.click_toolbar("notebook:restart-kernel")
+    accept = lab.wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".jp-Dialog .jp-mod-accept"),
+                          "the restart dialog")[0]
+    accept.click()
+    lab.wait_for(lambda: not browser.find_elements(By.CSS_SELECTOR, ".jp-Dialog"), "the dialog to close")
+    lab.wait_for(lambda: lab.kernel_status() == "Idle", "the restarted kernel to be idle")
+
+    lab.select_cell(0)
+    lab.run_selected()
+    after = lab.wait_for(lambda: lab.outputs(0) if lab.outputs(0) != before else None, "the pid after the restart")
+    assert before.startswith("pid ") and after.startswith("pid ") and after != before, (before, after)
+    # Restart keeps the kernel id in the gateway: one kernel, the same one, now a new process.
+    ids = [k["id"] for k in gateway_kernels(gw)]
+    assert kernel["id"] in ids, ids
+    old_pid = int(before.split()[1])
+    wait_until(lambda: not pid_alive(old_pid), 15, 0.2, what="the old kernel process to be gone")
