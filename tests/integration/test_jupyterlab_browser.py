@@ -105,6 +105,14 @@ class LabPage:
         self.wait_for(lambda: self.kernel_status() == "Idle", "the kernel to be idle in the page")
         return kernel
 
+    def open_and_run_one_cell(self, name: str, source: str, gw) -> dict:
+        """Write `work/<name>` with one code cell, open it, and run that cell; return the kernel's model."""
+        (self.js.root_dir / "work" / name).write_text(notebook_json([source]))
+        kernel = self.open_notebook(f"work/{name}", gw)
+        self.select_cell(0)
+        self.run_selected()
+        return kernel
+
     def wait_for(self, predicate, what: str, timeout: float = UI_TIMEOUT):
         return wait_until(predicate, timeout, 0.2, what=what)
 
@@ -195,13 +203,8 @@ def test_jupyterlab_runs_a_notebook_on_our_kernel(gw, lab_server, browser):
 
 
 def test_jupyterlab_interrupts_a_running_cell(gw, lab_server, browser):
-    (lab_server.root_dir / "work" / "sleepy.ipynb").write_text(notebook_json([
-        "import time\nprint('sleeping', flush=True)\ntime.sleep(120)",
-    ]))
     lab = LabPage(browser, lab_server)
-    kernel = lab.open_notebook("work/sleepy.ipynb", gw)
-    lab.select_cell(0)
-    lab.run_selected()
+    kernel = lab.open_and_run_one_cell("sleepy.ipynb", "import time\nprint('sleeping', flush=True)\ntime.sleep(120)", gw)
     lab.wait_for(lambda: "sleeping" in lab.outputs(0), "the cell to start sleeping")
     assert lab.kernel_status() == "Busy"
 
@@ -223,13 +226,8 @@ def test_jupyterlab_interrupts_a_running_cell(gw, lab_server, browser):
 def test_jupyterlab_restarts_the_kernel_in_place(gw, lab_server, browser):
     from selenium.webdriver.common.by import By
 
-    (lab_server.root_dir / "work" / "restart.ipynb").write_text(notebook_json([
-        "import os\nprint('pid', os.getpid())",
-    ]))
     lab = LabPage(browser, lab_server)
-    kernel = lab.open_notebook("work/restart.ipynb", gw)
-    lab.select_cell(0)
-    lab.run_selected()
+    kernel = lab.open_and_run_one_cell("restart.ipynb", "import os\nprint('pid', os.getpid())", gw)
     before = lab.wait_for(lambda: lab.outputs(0), "the first pid")
 
     # Toolbar restart, confirmed in JupyterLab's dialog.
