@@ -89,6 +89,16 @@ def rss_bytes(pid: int) -> int:
     raise AssertionError(f"no VmRSS for pid {pid}")
 
 
+def vm_hwm_bytes(pid: int) -> int:
+    """Peak resident set size (VmHWM) of a process, in bytes: it only grows, so a difference over a test is
+    the most the test made the process hold at any moment."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmHWM for pid {pid}")
+
+
 class RssSampler:
     """Samples a process' VmRSS in a background thread; ``peak`` is the maximum seen."""
 

@@ -9,8 +9,10 @@ and are expected to fail there.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -119,6 +121,17 @@ def write_kernelspecs(kernels_dir: Path, specs: dict[str, dict]) -> Path:
 # --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
+def binary_knows(flag: str, binary: Path = EJ_BINARY) -> bool:
+    """Whether ``elastic-jupyter gateway --help`` lists ``flag`` (so that the suite can still start binaries
+    from before the flag existed, e.g. to record which tests an older commit fails)."""
+    try:
+        out = subprocess.run([str(binary), "gateway", "--help"], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    return flag.encode() in out.stdout + out.stderr
+
+
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The test runner's environment without any gateway/jupyter configuration, plus ``extra``."""
     env = {k: v for k, v in os.environ.items()
@@ -186,6 +199,11 @@ class GatewayConfig:
     base_url: str = "/"
     auth_token: str | None = None
     auth_token_via_env: bool = False
+    auth_token_file: Path | None = None  # --auth-token-file (the test still needs auth_token to talk to it)
+    # None: automatic, i.e. --allow-unauthenticated when neither a token nor a token file is given (the suite's
+    # gateways are open on purpose); False: the default configuration (the gateway generates a token and prints it;
+    # Gateway.start() then adopts it); True: always pass the flag.
+    allow_unauthenticated: bool | None = None
     kernelspec_dirs: list[Path] = field(default_factory=list)
     allowed_kernels: list[str] | None = None
     default_kernel: str | None = None
@@ -198,12 +216,15 @@ class GatewayConfig:
     allow_origin: str | None = None
     certfile: Path | None = None
     keyfile: Path | None = None
+    client_ca: Path | None = None  # --client-ca: clients must present a certificate signed by it
+    client_cert: tuple[Path, Path] | None = None  # (cert, key) the harness presents to such a gateway
     client_queue_size: int | None = None
     offline_buffer_size: int | None = None
     max_message_size: int | None = None
     max_body_size: int | None = None
     log_level: str = os.environ.get("EJ_TEST_LOG_LEVEL", "info")
     env: dict[str, str] = field(default_factory=dict)  # extra environment of the gateway process
+    unset_env: list[str] = field(default_factory=list)  # variables removed from the gateway's environment
     extra_args: list[str] = field(default_factory=list)
     # raw mode (configuration tests): run `elastic-jupyter gateway <extra_args>` with exactly ``env``;
     # ``port`` (and base_url / auth_token above) only tell the test where to find the gateway.
@@ -226,6 +247,8 @@ class Gateway(ManagedProcess):
         self.base_url = config.base_url if config.base_url.endswith("/") else config.base_url + "/"
         self.http_url = f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
         self.rest = Rest(self.http_url, self.base_url, config.auth_token, verify=not self.tls)
+        if config.client_cert:
+            self.rest.session.cert = tuple(str(p) for p in config.client_cert)
 
     # -- command lines --------------------------------------------------------------------
 
@@ -234,16 +257,22 @@ class Gateway(ManagedProcess):
         if not EJ_BINARY.exists():
             raise RuntimeError(f"gateway binary not found: {EJ_BINARY} (build it with `swift build`, or set EJ_BINARY)")
         env = clean_env(c.env)
+        for name in c.unset_env:
+            env.pop(name, None)
         if c.raw:
             return [str(EJ_BINARY), "gateway", *c.extra_args], env
         cmd = [str(EJ_BINARY), "gateway", "--ip", self.host, "--port", str(self.port), "--log-level", c.log_level]
         if c.base_url != "/":
             cmd += ["--base-url", c.base_url]
-        if c.auth_token:
+        if c.auth_token_file:
+            cmd += ["--auth-token-file", str(c.auth_token_file)]
+        elif c.auth_token:
             if c.auth_token_via_env:
                 env["EG_AUTH_TOKEN"] = c.auth_token
             else:
                 cmd += ["--auth-token", c.auth_token]
+        if self.open_on_purpose and binary_knows("--allow-unauthenticated"):
+            cmd.append("--allow-unauthenticated")
         for d in c.kernelspec_dirs:
             cmd += ["--kernelspecs-dir", str(d)]
         if c.allowed_kernels is not None:
@@ -266,6 +295,8 @@ class Gateway(ManagedProcess):
             cmd += ["--allow-origin", c.allow_origin]
         if c.certfile:
             cmd += ["--certfile", str(c.certfile), "--keyfile", str(c.keyfile)]
+        if c.client_ca:
+            cmd += ["--client-ca", str(c.client_ca)]
         for flag, value in (("--client-queue-size", c.client_queue_size), ("--offline-buffer-size", c.offline_buffer_size),
                             ("--max-message-size", c.max_message_size), ("--max-body-size", c.max_body_size)):
             if value is not None:
@@ -313,6 +344,14 @@ class Gateway(ManagedProcess):
             cmd += [f"--EnterpriseGatewayApp.certfile={c.certfile}", f"--EnterpriseGatewayApp.keyfile={c.keyfile}"]
         return cmd, env
 
+    @property
+    def open_on_purpose(self) -> bool:
+        """Whether this gateway is run without authentication on purpose (``--allow-unauthenticated``)."""
+        c = self.config
+        if c.allow_unauthenticated is not None:
+            return c.allow_unauthenticated
+        return not (c.auth_token or c.auth_token_file)
+
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> "Gateway":
@@ -324,7 +363,29 @@ class Gateway(ManagedProcess):
             tail = self.log_tail()
             self.stop()
             raise RuntimeError(f"gateway did not become ready; log tail:\n{tail}") from None
+        if self.impl == "ej" and not self.config.raw and not self.open_on_purpose and not self.config.auth_token:
+            token = self.printed_token(timeout=5)
+            if token:  # the default configuration: talk to it with the token it generated
+                self.config.auth_token = token
+                self.rest.token = token
         return self
+
+    def printed_token(self, timeout: float = 5) -> str | None:
+        """The token of the ``jupyter lab --gateway-url=... --GatewayClient.auth_token=<token>`` line the gateway
+        prints when it generated one (None if no such line naming this gateway's URL appears within ``timeout``)."""
+        pattern = re.compile(r"jupyter lab --gateway-url=(\S+) --GatewayClient\.auth_token=(\S+)")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                text = self.log_path.read_text(errors="replace")
+            except OSError:
+                text = ""
+            for m in pattern.finditer(text):
+                if m.group(1).rstrip("/").endswith(f":{self.port}") or f":{self.port}/" in m.group(1):
+                    return m.group(2).strip().strip("'\"")
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.1)
 
     def _ready(self) -> bool:
         if not self.alive():
@@ -333,7 +394,8 @@ class Gateway(ManagedProcess):
         for p in paths:
             try:
                 r = requests.get(f"{self.http_url}/{p.lstrip('/')}", timeout=2, verify=False,
-                                 headers={"Authorization": f"token {self.config.auth_token}"} if self.config.auth_token else {})
+                                 headers={"Authorization": f"token {self.config.auth_token}"} if self.config.auth_token else {},
+                                 cert=tuple(str(x) for x in self.config.client_cert) if self.config.client_cert else None)
             except requests.RequestException:
                 return False
             if r.status_code == 200:

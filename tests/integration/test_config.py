@@ -128,6 +128,7 @@ def test_configuration_from_environment(kernelspecs_dir, extra_kernelspecs_dir, 
         "EG_DEFAULT_KERNEL_NAME": "authz",
         "EG_LIST_KERNELS": "False",
         "EG_LOG_LEVEL": "debug",
+        "EJ_ALLOW_UNAUTHENTICATED": "true",  # open on purpose: this test reads the API without a token
     }
     g = start_with_env(env, [], log_dir, port, "/envbase/")
     try:
@@ -145,7 +146,8 @@ def test_configuration_from_environment(kernelspecs_dir, extra_kernelspecs_dir, 
 def test_kernel_whitelist_alias(kernelspecs_dir, log_dir):
     port = free_port()
     env = {"EG_PORT": str(port), "EG_IP": "127.0.0.1", "EJ_KERNELSPECS_DIRS": str(kernelspecs_dir),
-           "EG_KERNEL_WHITELIST": json.dumps(["python3_ipykernel6"]), "EG_DEFAULT_KERNEL_NAME": "python3_ipykernel6"}
+           "EG_KERNEL_WHITELIST": json.dumps(["python3_ipykernel6"]), "EG_DEFAULT_KERNEL_NAME": "python3_ipykernel6",
+           "EJ_ALLOW_UNAUTHENTICATED": "true"}
     g = start_with_env(env, [], log_dir, port)
     try:
         g.start()
