@@ -49,7 +49,7 @@ struct GatewayPlan {
             inheritedEnvs: resolved.list("inherited-envs"),
             gatewayEnvironment: environment,
             rootDirectory: (root as NSString).standardizingPath,
-            launchTimeout: .milliseconds(Int64(launchTimeout * 1000)),
+            launchTimeout: Seconds.duration(launchTimeout),
             autoRestart: try resolved.bool("auto-restart"),
             offlineBufferMessages: max(1, offline),
             clientQueueMessages: max(1, queue),
@@ -59,9 +59,9 @@ struct GatewayPlan {
                 authorizedUsers: resolved.list("authorized-users").isEmpty ? nil : Set(resolved.list("authorized-users")),
                 unauthorizedUsers: Set(resolved.list("unauthorized-users"))))
         cull = CullConfiguration(
-            idleTimeout: try resolved.double("cull-idle-timeout"), interval: max(0.1, try resolved.double("cull-interval")),
+            idleTimeout: try resolved.secondsOrOff("cull-idle-timeout"), interval: max(0.1, try resolved.double("cull-interval")),
             cullConnected: try resolved.bool("cull-connected"), cullBusy: try resolved.bool("cull-busy"),
-            maxAge: try resolved.double("cull-max-age"))
+            maxAge: try resolved.secondsOrOff("cull-max-age"))
         let explicitDirs = resolved.string("kernelspecs-dir").split(separator: ":").map(String.init)
         let allowed = resolved.list("allowed-kernels")
         catalog = KernelSpecCatalogConfiguration(

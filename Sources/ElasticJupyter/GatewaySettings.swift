@@ -55,7 +55,7 @@ struct GatewaySetting: Sendable {
         .init(key: "ws-ping-interval", flag: "--ws-ping-interval", environment: ["EG_WS_PING_INTERVAL_SECS"], defaultValue: "30",
               meaning: "Seconds between WebSocket pings; 0 = off."),
         .init(key: "cull-idle-timeout", flag: "--cull-idle-timeout", environment: ["EG_CULL_IDLE_TIMEOUT"], defaultValue: "0",
-              meaning: "Seconds without use after which a kernel is culled (shut down); 0 = never. A kernelspec may override it."),
+              meaning: "Seconds without use after which a kernel is culled (shut down); 0 or less = never. A kernelspec may override it."),
         .init(key: "cull-interval", flag: "--cull-interval", environment: ["EG_CULL_INTERVAL"], defaultValue: "60",
               meaning: "Seconds between culling passes."),
         .init(key: "cull-connected", flag: "--cull-connected / --no-cull-connected", environment: ["EG_CULL_CONNECTED"], defaultValue: "false",
@@ -64,10 +64,10 @@ struct GatewaySetting: Sendable {
               meaning: "Cull idle kernels even while busy."),
         .init(key: "cull-max-age", flag: "--cull-max-age", environment: ["EJ_CULL_MAX_AGE"], defaultValue: "0",
               meaning: "Seconds after which any kernel is culled, even an active one (as JupyterHub's culler); 0 = never."),
-        .init(key: "max-kernels", flag: "--max-kernels", environment: ["EG_MAX_KERNELS"], defaultValue: "0",
-              meaning: "Most kernels at once, starting ones included; 0 = unlimited."),
+        .init(key: "max-kernels", flag: "--max-kernels", environment: ["EG_MAX_KERNELS"], defaultValue: "64",
+              meaning: "Most kernels at once, starting ones included (64: what a small machine survives, each local kernel being a process, 5 ports and a thread); 0 = unlimited, on purpose only."),
         .init(key: "max-kernels-per-user", flag: "--max-kernels-per-user", environment: ["EG_MAX_KERNELS_PER_USER"], defaultValue: "0",
-              meaning: "Most kernels per `KERNEL_USERNAME`, starting ones included; 0 = unlimited."),
+              meaning: "Most kernels per `KERNEL_USERNAME` (case-insensitive; starts without one share one anonymous bucket), starting ones included; 0 = unlimited."),
         .init(key: "authorized-users", flag: "--authorized-users", environment: ["EG_AUTHORIZED_USERS"], defaultValue: "",
               meaning: "Users allowed to start kernels (comma-separated); empty = everyone. A kernelspec's own list replaces it."),
         .init(key: "unauthorized-users", flag: "--unauthorized-users", environment: ["EG_UNAUTHORIZED_USERS"], defaultValue: "",
@@ -84,8 +84,8 @@ struct GatewaySetting: Sendable {
               meaning: "PersistentVolumeClaim shared with the notebooks, mounted into kernel pods at /home/jovyan/work."),
         .init(key: "kubernetes", flag: "--kubernetes / --no-kubernetes", environment: ["EJ_KUBERNETES"], defaultValue: "true",
               meaning: "Use a cluster configuration when one exists (in-cluster, `KUBECONFIG` or `~/.kube/config`) for pod kernelspecs."),
-        .init(key: "runtime-dir", flag: "--runtime-dir", environment: ["EJ_RUNTIME_DIR"], defaultValue: "($XDG_RUNTIME_DIR or $TMPDIR)/elastic-jupyter-<pid>",
-              meaning: "Where connection files of local kernels are written (mode 0600, removed with the kernel)."),
+        .init(key: "runtime-dir", flag: "--runtime-dir", environment: ["EJ_RUNTIME_DIR"], defaultValue: "($XDG_RUNTIME_DIR, else Jupyter's runtime dir)/elastic-jupyter-<pid>",
+              meaning: "Where connection files of local kernels are written (created exclusively, mode 0600, removed with the kernel). Must be this user's own directory with mode 0700 (created so if missing); otherwise the gateway refuses to start. Jupyter's runtime dir: `$JUPYTER_RUNTIME_DIR`, `$JUPYTER_DATA_DIR/runtime` or `~/.local/share/jupyter/runtime`."),
     ]
 
     /// The settings table as Markdown (README).
@@ -125,13 +125,25 @@ struct SettingsResolver {
         return number
     }
 
+    /// A number of seconds: finite, from 0 to one year (`inf`, `nan` and `1e300` are refused, never converted).
     func double(_ key: String) throws -> Double {
         let text = string(key)
-        guard let number = Double(text.trimmingCharacters(in: .whitespaces)), number >= 0 else {
-            throw SettingsError.invalid(key: key, value: text, expected: "a non-negative number")
+        guard let number = Double(text.trimmingCharacters(in: .whitespaces)), number.isFinite, number >= 0,
+              number <= Self.largestSeconds else {
+            throw SettingsError.invalid(key: key, value: text, expected: "a number of seconds from 0 to \(Int(Self.largestSeconds))")
         }
         return number
     }
+
+    /// Like ``double(_:)``, but a negative number means 0 ("off"), as the CRD documents for culling.
+    func secondsOrOff(_ key: String) throws -> Double {
+        let text = string(key).trimmingCharacters(in: .whitespaces)
+        if let number = Double(text), number.isFinite, number < 0 { return 0 }
+        return try double(key)
+    }
+
+    /// One year: the largest number of seconds a setting accepts (as ``Seconds/largestAccepted``).
+    static let largestSeconds: Double = 31_536_000
 
     func bool(_ key: String) throws -> Bool {
         switch string(key).lowercased() {

@@ -123,12 +123,14 @@ public actor KernelManager: Service {
         }
         // Checked and reserved with no suspension in between: concurrent starts cannot overshoot.
         try configuration.limits.check(
-            total: kernels.count, forUser: user, userCount: kernels.values.filter { $0.user == user }.count)
+            total: kernels.count, forUser: user,
+            userCount: kernels.values.filter { KernelLimits.bucket(of: $0.user) == KernelLimits.bucket(of: user) }.count)
         let kernelID = try chooseKernelID(clientVariables["KERNEL_ID"])
         let workingDirectory = try WorkingDirectory.resolve(
             notebookPath: request.path, kernelWorkingDir: clientVariables["KERNEL_WORKING_DIR"], root: configuration.rootDirectory)
         let environment = KernelEnvironment.build(
             clientVariables: clientVariables, spec: spec, kernelID: kernelID, configuration: configuration)
+        _ = try LaunchTimeout.resolve(environment, maximum: configuration.launchTimeout)
         let context = LaunchContext(kernelID: kernelID, spec: spec, environment: environment,
                                     workingDirectory: workingDirectory, user: user)
         let kernel = ManagedKernel(
@@ -269,10 +271,9 @@ public actor KernelManager: Service {
     }
 
     /// The gateway's launch timeout, or the client's `KERNEL_LAUNCH_TIMEOUT` when that is lower.
+    /// The value was checked when the start was requested; should it be unusable anyway, the maximum applies.
     private nonisolated func effectiveLaunchTimeout(_ context: LaunchContext) -> Duration {
-        let maximum = configuration.launchTimeout
-        guard let text = context.environment["KERNEL_LAUNCH_TIMEOUT"], let seconds = Double(text), seconds > 0 else { return maximum }
-        return min(maximum, .milliseconds(Int64(seconds * 1000)))
+        (try? LaunchTimeout.resolve(context.environment, maximum: configuration.launchTimeout)) ?? configuration.launchTimeout
     }
 
     /// Sends `kernel_info_request` (repeated, the kernel may still be binding its sockets) until a reply
@@ -413,9 +414,34 @@ public actor KernelManager: Service {
         }
     }
 
-    /// Restarts the kernel (same id, new process) and returns once it answers.
+    /// Restarts the kernel (same id, new process) and returns once it answers. A restart that a shutdown (DELETE,
+    /// culling) overtakes fails with ``GatewayError/noSuchKernel(id:)`` once the kernel is gone, else
+    /// ``GatewayError/kernelUnavailable(id:state:)``; never with a launch failure.
     public func restart(_ id: String) async throws(GatewayError) -> KernelModel {
         let kernel = try kernel(id)
+        do {
+            let model = try await restart(kernel)
+            try checkNotStopped(kernel)
+            return model
+        } catch {
+            try checkNotStopped(kernel)
+            throw error
+        }
+    }
+
+    /// Throws when `kernel` is being (or was) shut down: gone → no such kernel, otherwise unavailable.
+    private func checkNotStopped(_ kernel: ManagedKernel) throws(GatewayError) {
+        switch kernel.phase {
+        case .shuttingDown, .terminated:
+            guard kernels[kernel.id] === kernel else { throw .noSuchKernel(id: kernel.id) }
+            throw .kernelUnavailable(id: kernel.id, state: "shutting down")
+        default:
+            return
+        }
+    }
+
+    private func restart(_ kernel: ManagedKernel) async throws(GatewayError) -> KernelModel {
+        let id = kernel.id
         kernel.recordActivity(now: now())
         switch kernel.handle(.restartRequested) {
         case .proceedWithRestart: break

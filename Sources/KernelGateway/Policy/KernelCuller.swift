@@ -17,7 +17,7 @@ public struct KernelCuller: Service {
     }
 
     public func run() async throws {
-        let interval = Duration.milliseconds(Int64(max(0.05, configuration.interval) * 1000))
+        let interval = Seconds.duration(max(0.05, configuration.interval.isFinite ? configuration.interval : 60))
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do { try await Task.sleep(for: interval) } catch { return }

@@ -15,6 +15,9 @@ public final class ChildProcess: Sendable {
 
     private struct WaitState: Sendable {
         var exit: ChildProcessExit?
+        /// Set (under the lock) just before `waitpid` reaps the process: from then on its id, and so its group
+        /// id, may belong to someone else, and ``signalGroup(_:)`` does nothing.
+        var reaped = false
         var waiters: [UInt64: Waiter] = [:]
         var nextID: UInt64 = 0
     }
@@ -33,10 +36,18 @@ public final class ChildProcess: Sendable {
     /// The exit description once the process has exited, else nil.
     public var exitStatus: ChildProcessExit? { state.withLock { $0.exit } }
 
-    /// Sends `signal` to the whole process group (`kill(-pid, signal)`); a vanished group is ignored.
+    /// Sends `signal` to the whole process group (`kill(-pid, signal)`); a vanished group is ignored. Once the
+    /// process was reaped nothing is sent: a new, unrelated group may have that id by then.
     public func signalGroup(_ signal: Int32) {
-        _ = kill(-pid, signal)
+        // Under the lock: the reaper cannot reap (and free the id) while the signal is being sent.
+        state.withLock { state in
+            guard !state.reaped else { return }
+            _ = kill(-pid, signal)
+        }
     }
+
+    /// Whether the process has been reaped, so its group is never signalled again.
+    public var isReaped: Bool { state.withLock { $0.reaped } }
 
     /// Suspends until the process exits and returns how it ended. Any number of concurrent callers may wait.
     /// Not cancellable: use ``waitForExit(timeout:)`` for a bounded wait.
@@ -56,6 +67,14 @@ public final class ChildProcess: Sendable {
         let thread = Thread { [self] in
             var status: Int32 = 0
             var exit = ChildProcessExit.exited(-1)
+            // Wait for the exit without reaping: while the zombie exists its id cannot be reused, so what the
+            // kernel started in its group is killed now, safely; after the reap the group is never signalled.
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
+            state.withLock { state in
+                _ = kill(-pid, SIGKILL)
+                state.reaped = true
+            }
             while true {
                 let result = waitpid(pid, &status, 0)
                 if result == pid { exit = ChildProcessExit(waitStatus: status); break }

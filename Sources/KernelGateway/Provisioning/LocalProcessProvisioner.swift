@@ -13,24 +13,23 @@ public struct LocalProcessProvisioner: Provisioner {
     let host: String
     let logger: Logger
 
-    /// Creates the provisioner; `runtimeDirectory` is created (mode 0700) if missing.
+    /// Creates the provisioner; `runtimeDirectory` is created (mode 0700) if missing and must be a private
+    /// directory of this user (see ``RuntimeDirectory``).
+    /// - Throws: ``ProvisionerError/launchFailed(_:)`` saying why the directory cannot be used.
     public init(runtimeDirectory: String, host: String = "127.0.0.1", logger: Logger) throws(ProvisionerError) {
         self.runtimeDirectory = runtimeDirectory
         self.host = host
         self.logger = logger
         do {
-            try FileManager.default.createDirectory(
-                atPath: runtimeDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try RuntimeDirectory.prepare(runtimeDirectory)
         } catch {
-            throw .launchFailed("Cannot create the runtime directory for connection files")
+            throw .launchFailed(error.description)
         }
     }
 
-    /// A fresh per-gateway runtime directory under the system's temporary directory.
+    /// The default per-gateway runtime directory (see ``RuntimeDirectory/defaultPath(environment:)``).
     public static func defaultRuntimeDirectory() -> String {
-        let base = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? NSTemporaryDirectory()
-        return (base as NSString).appendingPathComponent("elastic-jupyter-\(getpid())")
+        RuntimeDirectory.defaultPath()
     }
 
     public func launch(_ context: LaunchContext) async throws(ProvisionerError) -> any ProvisionedKernel {
@@ -62,7 +61,12 @@ public struct LocalProcessProvisioner: Provisioner {
             process = try ChildProcess.spawn(argv: argv, environment: environment, workingDirectory: context.workingDirectory)
         } catch {
             try? FileManager.default.removeItem(atPath: connectionFile)
-            throw .launchFailed("Could not start the kernel process '\(argv.first ?? "")': \(error)")
+            // The path and the system's reason go to the log; clients learn no server paths.
+            logger.error("could not start the kernel process", metadata: [
+                "kernel_id": "\(context.kernelID)", "kernelspec": "\(context.spec.name)",
+                "executable": "\(argv.first ?? "")", "error": "\(error)",
+            ])
+            throw .launchFailed("Could not start the kernel process of kernelspec '\(context.spec.name)' (see the gateway's log)")
         }
         logger.info("kernel process started", metadata: [
             "kernel_id": "\(context.kernelID)", "pid": "\(process.pid)", "kernelspec": "\(context.spec.name)",
@@ -70,10 +74,14 @@ public struct LocalProcessProvisioner: Provisioner {
         return LocalKernelProcess(process: process, connectionInfo: info, connectionFile: connectionFile)
     }
 
+    /// Writes a new connection file: created exclusively (never an existing file, never through a symlink),
+    /// mode 0600. A leftover of this kernel id (the directory is private) is removed first.
     func writeConnectionFile(_ info: ConnectionInfo, to path: String) throws(ProvisionerError) {
         do {
             let data = try JSONEncoder().encode(info)
-            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+            var fd = open(path, flags, 0o600)
+            if fd < 0, errno == EEXIST, unlink(path) == 0 { fd = open(path, flags, 0o600) }
             guard fd >= 0 else { throw ProvisionerError.launchFailed("Cannot write the connection file (errno \(errno))") }
             defer { close(fd) }
             fchmod(fd, 0o600)

@@ -246,7 +246,7 @@ public struct KernelPodRenderer: Sendable {
             ("KERNEL_CPUS", "cpus", "cpu"), ("KERNEL_MEMORY", "memory", "memory"), ("KERNEL_GPUS", "gpus", "nvidia.com/gpu"),
         ]
         for kind in kinds {
-            let requested = env[kind.variable] ?? defaults[kind.key].flatMap { $0.stringValue ?? $0.doubleValue.map { String(Int($0)) } }
+            let requested = env[kind.variable] ?? defaults[kind.key].flatMap { $0.stringValue ?? $0.doubleValue.flatMap(Self.quantityText) }
             let limit = env[kind.variable + "_LIMIT"]
             let maximum = ours["max_" + kind.key].flatMap { $0.stringValue ?? $0.doubleValue.map { String($0) } }
             for (value, isLimit) in [(requested, false), (limit, true)] {
@@ -268,14 +268,26 @@ public struct KernelPodRenderer: Sendable {
         return result
     }
 
+    /// A kernelspec's numeric resource default as a quantity: whole numbers without a fraction, anything else
+    /// as written; nil for values no quantity can hold (`inf`, `nan`, negative), which then count as unset.
+    static func quantityText(_ value: Double) -> String? {
+        guard value.isFinite, value >= 0 else { return nil }
+        if value == value.rounded(), value < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+
     /// `KERNEL_VOLUMES` / `KERNEL_VOLUME_MOUNTS` (EG's names, JSON or YAML lists) may only name volumes
     /// the administrator allowed (in the kernelspec's `allowed_volumes` definitions or the gateway's list);
     /// the definitions always come from the administrator, never from the client.
     func selectVolumes(ours: [String: JSONValue], env: [String: String]) throws(GatewayError) -> (volumes: [KubeJSON], mounts: [KubeJSON]) {
-        guard env["KERNEL_VOLUMES"] != nil || env["KERNEL_VOLUME_MOUNTS"] != nil else { return ([], []) }
+        guard !(env["KERNEL_VOLUMES"] ?? "").isEmpty || !(env["KERNEL_VOLUME_MOUNTS"] ?? "").isEmpty else { return ([], []) }
         var definitions: [String: KubeJSON] = [:]
         for item in ours["allowed_volumes"]?.arrayValue ?? [] {
             if let name = item["name"]?.stringValue, let json = Optional(try? KubeJSON(encoding: item)) ?? nil, json != .null { definitions[name] = json }
+        }
+        // Refused before any parsing when this kernelspec allows no volume at all.
+        guard !definitions.isEmpty || !configuration.allowedVolumeNames.isEmpty else {
+            throw .limitReached("This kernelspec allows no volumes (KERNEL_VOLUMES / KERNEL_VOLUME_MOUNTS)")
         }
         let requestedVolumes = try Self.parseList(env["KERNEL_VOLUMES"], variable: "KERNEL_VOLUMES")
         let requestedMounts = try Self.parseList(env["KERNEL_VOLUME_MOUNTS"], variable: "KERNEL_VOLUME_MOUNTS")
@@ -328,14 +340,7 @@ public struct KernelPodRenderer: Sendable {
 
     static func parseList(_ text: String?, variable: String) throws(GatewayError) -> [KubeJSON] {
         guard let text, !text.isEmpty else { return [] }
-        let value: KubeJSON
-        do { value = kubeJSON(fromYAML: try Yams.load(yaml: text) as Any) } catch {
-            throw .invalidRequest("\(variable) must be a list of mappings (JSON or YAML)")
-        }
-        guard let items = value.arrayValue, items.allSatisfy({ $0.objectValue != nil }) else {
-            throw .invalidRequest("\(variable) must be a list of mappings (JSON or YAML)")
-        }
-        return items
+        return try RequestYAML.parseListOfMappings(text, variable: variable)
     }
 
     func loadTemplate(spec: KernelSpec, ours: [String: JSONValue], variables: [String: String]) throws(GatewayError) -> KubeObject {
