@@ -15,7 +15,17 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on (EG_IP).") var ip: String?
     @Option(help: "Port to listen on (EG_PORT).") var port: String?
     @Option(name: .customLong("base-url"), help: "Route prefix (EG_BASE_URL).") var baseURL: String?
-    @Option(name: .customLong("auth-token"), help: "Required token (EG_AUTH_TOKEN).") var authToken: String?
+    @Option(name: .customLong("auth-token"), help: "Required token (EG_AUTH_TOKEN); prefer --auth-token-file.") var authToken: String?
+    @Option(name: .customLong("auth-token-file"), help: "File holding the token (EJ_AUTH_TOKEN_FILE).") var authTokenFile: String?
+    @Flag(name: .customLong("allow-unauthenticated"), help: "Serve without a token, on purpose (EJ_ALLOW_UNAUTHENTICATED).")
+    var allowUnauthenticated = false
+    @Option(name: .customLong("client-ca"), help: "CA bundle that client certificates must chain to (EG_CLIENT_CA).") var clientCA: String?
+    @Option(name: .customLong("local-hostnames"), help: "Host names accepted on a loopback bind (EJ_LOCAL_HOSTNAMES).")
+    var localHostnames: String?
+    @Option(name: .customLong("header-timeout"), help: "Seconds to send a request head (EJ_HEADER_TIMEOUT).") var headerTimeout: String?
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an idle HTTP connection is kept (EJ_IDLE_TIMEOUT).") var idleTimeout: String?
+    @Option(name: .customLong("max-connections"), help: "Most open connections (EJ_MAX_CONNECTIONS).") var maxConnections: String?
+    @Option(name: .customLong("max-sessions"), help: "Most sessions kept (EJ_MAX_SESSIONS).") var maxSessions: String?
     @Option(name: .customLong("kernelspecs-dir"), help: "Kernelspec directory, searched first; repeatable (EJ_KERNELSPECS_DIRS).")
     var kernelspecsDirs: [String] = []
     @Option(name: .customLong("allowed-kernels"), help: "Allowed kernelspecs (EG_ALLOWED_KERNELS).") var allowedKernels: String?
@@ -86,7 +96,10 @@ struct GatewayCommand: AsyncParsableCommand {
             ("cull-busy", cullBusy.map { String($0) }), ("cull-max-age", cullMaxAge), ("max-kernels", maxKernels),
             ("namespace", namespace), ("gateway-name", gatewayName), ("kernel-image", kernelImage),
             ("kernel-service-account", kernelServiceAccount), ("workspace-claim", workspaceClaim), ("kubernetes", kubernetes.map { String($0) }),
-            ("max-kernels-per-user", maxKernelsPerUser), ("authorized-users", authorizedUsers), ("unauthorized-users", unauthorizedUsers),
+            ("max-kernels-per-user", maxKernelsPerUser), ("auth-token-file", authTokenFile), ("client-ca", clientCA),
+            ("allow-unauthenticated", allowUnauthenticated ? "true" : nil), ("local-hostnames", localHostnames),
+            ("header-timeout", headerTimeout), ("idle-timeout", idleTimeout), ("max-connections", maxConnections),
+            ("max-sessions", maxSessions), ("authorized-users", authorizedUsers), ("unauthorized-users", unauthorizedUsers),
         ]
         for (key, value) in pairs { if let value { flags[key] = value } }
         if !kernelspecsDirs.isEmpty { flags["kernelspecs-dir"] = kernelspecsDirs.joined(separator: ":") }
@@ -106,6 +119,8 @@ struct GatewayCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        // Kernels (same user, the gateway's children) could read the token from /proc/<gateway>/environ or cmdline.
+        SecretScrubber.scrubToken()
         try await plan.run()
     }
 }

@@ -16,6 +16,7 @@ struct GatewayPlan {
     var kubernetes: (client: KubernetesConfiguration, provisioner: KubernetesProvisionerConfiguration)?
     var kubernetesProblem: String?
     var logLevel: Logger.Level
+    var authToken: AuthToken
 
     init(resolved: SettingsResolver, environment: [String: String]) throws {
         logLevel = try Self.logLevel(resolved.string("log-level"))
@@ -26,15 +27,36 @@ struct GatewayPlan {
         let ping = try resolved.double("ws-ping-interval")
         let certfile = resolved.string("certfile")
         let keyfile = resolved.string("keyfile")
+        let clientCA = resolved.string("client-ca")
+        if !clientCA.isEmpty && certfile.isEmpty {
+            throw SettingsError.invalid(key: "client-ca", value: clientCA, expected: "--certfile and --keyfile as well (client certificates need TLS)")
+        }
+        authToken = try AuthToken.resolve(resolved)
+        let host = resolved.string("ip")
+        let idle = try resolved.double("idle-timeout")
         http = HTTPServerConfiguration(
-            host: resolved.string("ip"), port: port, basePath: resolved.string("base-url"),
-            authToken: resolved.string("auth-token"), listKernels: try resolved.bool("list-kernels"),
-            maxBodySize: maxBody, maxMessageSize: maxMessage, pingInterval: .milliseconds(Int64(ping * 1000)),
+            host: host, port: port, basePath: resolved.string("base-url"),
+            authToken: authToken.value, listKernels: try resolved.bool("list-kernels"),
+            maxBodySize: maxBody, maxMessageSize: maxMessage, pingInterval: Seconds.duration(ping),
             cors: CORSConfiguration(
                 allowOrigin: resolved.string("allow-origin"), allowCredentials: resolved.string("allow-credentials"),
                 allowHeaders: resolved.string("allow-headers"), allowMethods: resolved.string("allow-methods"),
                 exposeHeaders: resolved.string("expose-headers"), maxAge: resolved.string("max-age")),
-            certificateFile: certfile.isEmpty ? nil : certfile, keyFile: keyfile.isEmpty ? nil : keyfile)
+            certificateFile: certfile.isEmpty ? nil : certfile, keyFile: keyfile.isEmpty ? nil : keyfile,
+            clientCAFile: clientCA.isEmpty ? nil : clientCA,
+            browserPolicy: BrowserRequestPolicy(
+                allowOrigin: resolved.string("allow-origin"), bindAddress: host, localHostnames: resolved.list("local-hostnames")),
+            connectionLimits: ConnectionLimits(
+                headerTimeout: Seconds.duration(max(0.1, try resolved.double("header-timeout"))),
+                maxConnections: try resolved.int("max-connections", in: 0...1_000_000)),
+            idleTimeout: idle > 0 ? Seconds.duration(idle) : nil,
+            maxSessions: try resolved.int("max-sessions", in: 1...1_000_000))
+        guard (1...(1 << 30)).contains(maxMessage) else {
+            throw SettingsError.invalid(key: "max-message-size", value: String(maxMessage), expected: "1 byte to 1 GiB")
+        }
+        guard (1...(1 << 30)).contains(maxBody) else {
+            throw SettingsError.invalid(key: "max-body-size", value: String(maxBody), expected: "1 byte to 1 GiB")
+        }
 
         let root = resolved.value("root-dir") ?? FileManager.default.currentDirectoryPath
         var isDirectory: ObjCBool = false
@@ -94,6 +116,15 @@ struct GatewayPlan {
         }
     }
 
+    /// The URL a client on this machine uses: a wildcard bind is reached through the loopback address.
+    static func connectURL(_ http: HTTPServerConfiguration, port: Int) -> String {
+        var host = http.host
+        if host == "0.0.0.0" || host.isEmpty { host = "127.0.0.1" }
+        if host == "::" { host = "[::1]" } else if host.contains(":") && !host.hasPrefix("[") { host = "[\(host)]" }
+        let base = http.basePath == "/" ? "" : String(http.basePath.dropLast())
+        return "\(http.certificateFile == nil ? "http" : "https")://\(host):\(port)\(base)"
+    }
+
     static func logLevel(_ text: String) throws -> Logger.Level {
         switch text.lowercased() {
         case "trace": return .trace
@@ -112,7 +143,7 @@ struct GatewayPlan {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return handler
+            return EscapingLogHandler(base: handler)
         }
         let logger = {
             var logger = Logger(label: "elastic-jupyter.gateway")
@@ -146,11 +177,14 @@ struct GatewayPlan {
                                     reactor: reactor, logger: logger, availableProvisioners: router.kinds)
         let http = self.http
         let culler = KernelCuller(manager: manager, configuration: cull, logger: logger)
+        let token = authToken
         let app = try GatewayServer.makeApplication(settings: http, manager: manager, logger: logger) { port in
+            let url = Self.connectURL(http, port: port)
             logger.info("elastic-jupyter gateway listening", metadata: [
-                "url": "\(http.certificateFile == nil ? "http" : "https")://\(http.host):\(port)\(http.basePath)",
-                "kernelspecs": "\(catalog.specs().keys.sorted().joined(separator: ","))",
+                "url": "\(url)", "kernelspecs": "\(catalog.specs().keys.sorted().joined(separator: ","))",
+                "authentication": "\(token == .none ? "none (--allow-unauthenticated)" : "token")",
             ])
+            FileHandle.standardOutput.write(Data((token.connectLine(url: url) + "\n").utf8))
         }
         defer { try? FileManager.default.removeItem(atPath: runtimeDirectory) }
         // Graceful shutdown runs in reverse order: the culler, then the manager (every kernel stopped, starts

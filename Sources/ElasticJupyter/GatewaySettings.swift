@@ -14,7 +14,13 @@ struct GatewaySetting: Sendable {
         .init(key: "port", flag: "--port", environment: ["EG_PORT"], defaultValue: "8888", meaning: "Port to listen on."),
         .init(key: "base-url", flag: "--base-url", environment: ["EG_BASE_URL"], defaultValue: "/", meaning: "Prefix of every route."),
         .init(key: "auth-token", flag: "--auth-token", environment: ["EG_AUTH_TOKEN"], defaultValue: "",
-              meaning: "Token clients must present (`Authorization: token T`, `Bearer T` or `?token=T`); empty = no auth."),
+              meaning: "Token clients must present (`Authorization: token T`, `Bearer T` or `?token=T`). With none given, a random one is generated and printed with the line to connect. Prefer `--auth-token-file` (argv is visible to `ps`)."),
+        .init(key: "auth-token-file", flag: "--auth-token-file", environment: ["EJ_AUTH_TOKEN_FILE"], defaultValue: "",
+              meaning: "File holding the token (e.g. mounted from a Secret): it is then in neither argv nor the environment."),
+        .init(key: "allow-unauthenticated", flag: "--allow-unauthenticated", environment: ["EJ_ALLOW_UNAUTHENTICATED"], defaultValue: "false",
+              meaning: "Serve without any token, on purpose (anyone who can reach the port runs code as the gateway's user)."),
+        .init(key: "client-ca", flag: "--client-ca", environment: ["EG_CLIENT_CA"], defaultValue: "",
+              meaning: "PEM CA bundle: with HTTPS, clients must present a certificate it signed (mutual TLS)."),
         .init(key: "kernelspecs-dir", flag: "--kernelspecs-dir", environment: ["EJ_KERNELSPECS_DIRS"], defaultValue: "",
               meaning: "Directory of kernelspecs, searched first (flag repeatable; variable colon-separated)."),
         .init(key: "allowed-kernels", flag: "--allowed-kernels", environment: ["EG_ALLOWED_KERNELS", "EG_KERNEL_WHITELIST"], defaultValue: "",
@@ -38,7 +44,10 @@ struct GatewaySetting: Sendable {
               meaning: "trace, debug, info, notice, warning, error or critical (EG's DEBUG/INFO/... accepted)."),
         .init(key: "certfile", flag: "--certfile", environment: ["EG_CERTFILE"], defaultValue: "", meaning: "PEM certificate chain: serve HTTPS."),
         .init(key: "keyfile", flag: "--keyfile", environment: ["EG_KEYFILE"], defaultValue: "", meaning: "PEM private key for HTTPS."),
-        .init(key: "allow-origin", flag: "--allow-origin", environment: ["EG_ALLOW_ORIGIN"], defaultValue: "", meaning: "`Access-Control-Allow-Origin`."),
+        .init(key: "allow-origin", flag: "--allow-origin", environment: ["EG_ALLOW_ORIGIN"], defaultValue: "",
+              meaning: "Browser origins allowed besides the gateway's own (comma-separated; `*` = any): others get 403, WebSockets included. Also `Access-Control-Allow-Origin`."),
+        .init(key: "local-hostnames", flag: "--local-hostnames", environment: ["EJ_LOCAL_HOSTNAMES"], defaultValue: "",
+              meaning: "On a loopback address, `Host` names accepted besides `localhost` and loopback addresses (DNS rebinding guard)."),
         .init(key: "allow-credentials", flag: "--allow-credentials", environment: ["EG_ALLOW_CREDENTIALS"], defaultValue: "", meaning: "`Access-Control-Allow-Credentials`."),
         .init(key: "allow-headers", flag: "--allow-headers", environment: ["EG_ALLOW_HEADERS"], defaultValue: "", meaning: "`Access-Control-Allow-Headers`."),
         .init(key: "allow-methods", flag: "--allow-methods", environment: ["EG_ALLOW_METHODS"], defaultValue: "", meaning: "`Access-Control-Allow-Methods`."),
@@ -48,10 +57,18 @@ struct GatewaySetting: Sendable {
               meaning: "Messages queued for one WebSocket client before it is disconnected as too slow (also bounded to 256 MiB)."),
         .init(key: "offline-buffer-size", flag: "--offline-buffer-size", environment: ["EJ_OFFLINE_BUFFER_SIZE"], defaultValue: "10000",
               meaning: "Messages kept while no client is attached (also bounded to 64 MiB); oldest output dropped first, never `status`."),
-        .init(key: "max-message-size", flag: "--max-message-size", environment: ["EJ_MAX_MESSAGE_SIZE"], defaultValue: "134217728",
-              meaning: "Largest WebSocket message accepted, in bytes."),
+        .init(key: "max-message-size", flag: "--max-message-size", environment: ["EJ_MAX_MESSAGE_SIZE"], defaultValue: "10485760",
+              meaning: "Largest WebSocket message a client may send, in bytes (10 MiB, as jupyter_server's tornado)."),
         .init(key: "max-body-size", flag: "--max-body-size", environment: ["EJ_MAX_BODY_SIZE"], defaultValue: "1048576",
               meaning: "Largest REST request body accepted, in bytes (larger → 413)."),
+        .init(key: "header-timeout", flag: "--header-timeout", environment: ["EJ_HEADER_TIMEOUT"], defaultValue: "10",
+              meaning: "Seconds a new connection has to send a complete request head (TLS handshake included), else it is closed."),
+        .init(key: "idle-timeout", flag: "--idle-timeout", environment: ["EJ_IDLE_TIMEOUT"], defaultValue: "120",
+              meaning: "Seconds an HTTP connection may stay idle between requests; 0 = never closed (WebSockets have pings instead)."),
+        .init(key: "max-connections", flag: "--max-connections", environment: ["EJ_MAX_CONNECTIONS"], defaultValue: "1024",
+              meaning: "Most connections open at once (WebSockets included); further ones are closed at once. 0 = unlimited."),
+        .init(key: "max-sessions", flag: "--max-sessions", environment: ["EJ_MAX_SESSIONS"], defaultValue: "1000",
+              meaning: "Most sessions (`/api/sessions`) kept at once; beyond it a new session gets 403."),
         .init(key: "ws-ping-interval", flag: "--ws-ping-interval", environment: ["EG_WS_PING_INTERVAL_SECS"], defaultValue: "30",
               meaning: "Seconds between WebSocket pings; 0 = off."),
         .init(key: "cull-idle-timeout", flag: "--cull-idle-timeout", environment: ["EG_CULL_IDLE_TIMEOUT"], defaultValue: "0",
@@ -121,6 +138,15 @@ struct SettingsResolver {
         let text = string(key)
         guard let number = Int(text.trimmingCharacters(in: .whitespaces)) else {
             throw SettingsError.invalid(key: key, value: text, expected: "an integer")
+        }
+        return number
+    }
+
+    /// An integer setting within `range`.
+    func int(_ key: String, in range: ClosedRange<Int>) throws -> Int {
+        let number = try int(key)
+        guard range.contains(number) else {
+            throw SettingsError.invalid(key: key, value: String(number), expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return number
     }

@@ -64,20 +64,30 @@ func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok, he
     return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
 
-/// Reads a JSON object body: nil for an empty body, 400 for anything that is not a JSON object,
-/// 413 over the limit.
+/// Reads a JSON object body: nil for an empty body, 400 for anything that is not strict JSON (RFC 8259: no
+/// trailing commas, no comments) or not an object, 413 over the limit — at once when `Content-Length`
+/// announces it, otherwise as soon as the limit is passed, never after reading the whole body.
 func readJSONObject(_ request: Request, limit: Int) async throws -> [String: Any]? {
+    if let announced = request.headers[.contentLength].flatMap({ Int($0) }), announced > limit {
+        throw APIError(.contentTooLarge, "Request body exceeds the limit of \(limit) bytes", headers: [.connection: "close"])
+    }
     var request = request
     let buffer: ByteBuffer
     do {
         buffer = try await request.collectBody(upTo: limit)
     } catch {
-        throw APIError(.contentTooLarge, "Request body exceeds the limit of \(limit) bytes")
+        throw APIError(.contentTooLarge, "Request body exceeds the limit of \(limit) bytes", headers: [.connection: "close"])
     }
     let bytes = Array(buffer.readableBytesView)
     if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) { return nil }
     guard String(validating: bytes, as: UTF8.self) != nil else {
         throw APIError(.badRequest, "Invalid JSON in body of request: not UTF-8")
+    }
+    // Foundation's parser is lenient (trailing commas pass): the protocol's strict scanner decides validity.
+    do {
+        _ = try JSONValue.parse(bytes)
+    } catch {
+        throw APIError(.badRequest, "Invalid JSON in body of request")
     }
     let object: Any
     do {
@@ -107,6 +117,11 @@ enum BodyField {
             throw APIError(.badRequest, "Field '\(key)' must be a JSON object")
         }
         return object
+    }
+
+    /// Whether a session's `kernel` object asks for a new kernel (it names no existing `id`).
+    static func isNewKernel(_ kernel: [String: Any]?) -> Bool {
+        (try? optionalString(kernel, "id")) == nil
     }
 
     static func environment(_ body: [String: Any]?) throws -> [String: String]? {

@@ -50,15 +50,21 @@ struct SessionRoutes {
             let type = try BodyField.optionalString(body, "type") ?? (notebook != nil ? "notebook" : nil)
             guard let type else { throw APIError(.badRequest, "Missing field in JSON data: type") }
             let name = try BodyField.optionalString(body, "name") ?? ""
+            try Self.checkLengths(path: path, name: name, type: type)
             let kernelBody = try BodyField.optionalObject(body, "kernel")
             await prune()
             if let existing = await store.session(forPath: path) {
                 return try jsonResponse(try await json(existing), status: .created,
                                         headers: [.location: settings.basePath + "api/sessions/" + existing.id])
             }
+            guard await !store.isFull else { throw Self.full(store.limit) }
             let kernelID = try await kernelFor(kernelBody, path: path, channel: context.channel)
             let record = SessionRecord(id: UUID().uuidString.lowercased(), path: path, name: name, type: type, kernelID: kernelID)
-            await store.insert(record)
+            guard await store.insert(record) else {
+                // Filled up while the kernel started: the kernel was started for this session only.
+                if BodyField.isNewKernel(kernelBody) { try? await manager.shutdown(kernelID, reason: "Session limit reached") }
+                throw Self.full(store.limit)
+            }
             return try jsonResponse(try await json(record), status: .created,
                                     headers: [.location: settings.basePath + "api/sessions/" + record.id])
         }
@@ -77,6 +83,7 @@ struct SessionRoutes {
             if let path = try BodyField.optionalString(body, "path") { record.path = path }
             if let name = try BodyField.optionalString(body, "name") { record.name = name }
             if let type = try BodyField.optionalString(body, "type") { record.type = type }
+            try Self.checkLengths(path: record.path, name: record.name, type: record.type)
             if let kernelBody = try BodyField.optionalObject(body, "kernel") {
                 let old = record.kernelID
                 record.kernelID = try await kernelFor(kernelBody, path: record.path, channel: context.channel)
@@ -92,6 +99,17 @@ struct SessionRoutes {
             try? await manager.shutdown(record.kernelID, reason: "Session deleted")
             return Response(status: .noContent)
         }
+    }
+
+    /// Refuses `path`, `name` or `type` longer than `SessionStore.maxFieldBytes`.
+    static func checkLengths(path: String, name: String, type: String) throws {
+        for (field, value) in [("path", path), ("name", name), ("type", type)] where value.utf8.count > SessionStore.maxFieldBytes {
+            throw APIError(.badRequest, "Field '\(field)' is longer than \(SessionStore.maxFieldBytes) bytes")
+        }
+    }
+
+    static func full(_ limit: Int) -> APIError {
+        APIError(.forbidden, "Session limit reached: the gateway keeps at most \(limit) sessions (see --max-sessions)")
     }
 
     /// The kernel a session body asks for: an existing one by id, or a new one by name (a start its client

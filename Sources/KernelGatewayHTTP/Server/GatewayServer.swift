@@ -5,6 +5,7 @@ import HummingbirdTLS
 import HummingbirdWebSocket
 import KernelGateway
 import Logging
+import NIOCore
 import NIOSSL
 import ServiceLifecycle
 
@@ -12,14 +13,6 @@ import ServiceLifecycle
 /// auth, CORS, optional TLS. The kernel manager runs as one of the application's services, so SIGTERM
 /// stops the server and then every kernel.
 public enum GatewayServer {
-    /// Errors setting the server up.
-    public enum SetupError: Error, CustomStringConvertible {
-        case tls(String)
-        public var description: String {
-            switch self { case .tls(let text): return "TLS setup failed: \(text)" }
-        }
-    }
-
     /// Builds the application (the HTTP server). The kernel manager is not one of its services: the
     /// caller composes both in one `ServiceGroup` so that, on SIGTERM, kernels (and starts in flight) are
     /// stopped before the server drains its requests.
@@ -28,7 +21,10 @@ public enum GatewayServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router(context: GatewayRequestContext.self)
+        let secure = settings.certificateFile != nil
+        router.add(middleware: RequestHeadMiddleware())
         router.add(middleware: UpgradeErrorMiddleware())
+        router.add(middleware: BrowserRequestMiddleware(policy: settings.browserPolicy, secure: secure))
         router.add(middleware: CORSMiddleware(configuration: settings.cors))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthMiddleware(
@@ -37,25 +33,25 @@ public enum GatewayServer {
         ServiceRoutes(manager: manager).register(on: group)
         KernelRoutes(manager: manager, settings: settings).register(on: group)
         KernelSpecRoutes(manager: manager, settings: settings).register(on: group)
-        SessionRoutes(manager: manager, store: SessionStore(), settings: settings).register(on: group)
+        SessionRoutes(manager: manager, store: SessionStore(limit: settings.maxSessions), settings: settings).register(on: group)
         ChannelsHandler(manager: manager, settings: settings).register(on: router)
 
         let wsConfiguration = WebSocketServerConfiguration(
             maxFrameSize: settings.maxMessageSize,
             autoPing: settings.pingInterval > .zero ? .enabled(timePeriod: settings.pingInterval) : .disabled)
-        var server: HTTPServerBuilder = .http1WebSocketUpgrade(
-            webSocketRouter: router,
-            configuration: .init(http1: .init(additionalChannelHandlers: [InputClosedHandler()]), ws: wsConfiguration))
-        if let certificateFile = settings.certificateFile {
-            guard let keyFile = settings.keyFile else { throw SetupError.tls("--keyfile is required with --certfile") }
-            do {
-                let chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { NIOSSLCertificateSource.certificate($0) }
-                let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
-                let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-                server = try .tls(server, tlsConfiguration: tls)
-            } catch {
-                throw SetupError.tls("\(error)")
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(additionalChannelHandlers: [InputClosedHandler()], idleTimeout: settings.idleTimeout.map { TimeAmount($0) }), ws: wsConfiguration)
+        let tls = try secure ? GatewayTLS.serverConfiguration(settings) : nil
+        let webSocketResponder = router.buildResponder()
+        let limits = settings.connectionLimits
+        let counter = ConnectionCounter()
+        let server = HTTPServerBuilder { responder in
+            let http = HTTP1WebSocketUpgradeChannel(
+                responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration)
+            if let tls {
+                return GuardedChildChannel(base: try TLSChannel(http, tlsConfiguration: tls), limits: limits, counter: counter)
             }
+            return GuardedChildChannel(base: http, limits: limits, counter: counter)
         }
         return Application(
             router: router,

@@ -9,25 +9,53 @@ struct SessionRecord: Sendable, Equatable {
     var kernelID: String
 }
 
-/// The gateway's sessions, in memory (as EG's, but with GET and PATCH working).
+/// The gateway's sessions, in memory (as EG's, but with GET and PATCH working), bounded in number: each
+/// session costs memory and every request that looks one up by path, so `limit` caps them.
 actor SessionStore {
     private var sessions: [String: SessionRecord] = [:]
     private var order: [String] = []
+    private var byPath: [String: String] = [:]
+    /// Most sessions kept at once.
+    let limit: Int
+
+    /// Longest `path`, `name` or `type` accepted, in UTF-8 bytes.
+    static let maxFieldBytes = 4096
+
+    init(limit: Int = 1000) {
+        self.limit = max(1, limit)
+    }
+
+    /// Whether another session fits.
+    var isFull: Bool { sessions.count >= limit }
 
     func all() -> [SessionRecord] { order.compactMap { sessions[$0] } }
 
     func get(_ id: String) -> SessionRecord? { sessions[id] }
 
-    func session(forPath path: String) -> SessionRecord? { all().first { $0.path == path } }
+    func session(forPath path: String) -> SessionRecord? { byPath[path].flatMap { sessions[$0] } }
 
-    func insert(_ record: SessionRecord) {
-        if sessions.updateValue(record, forKey: record.id) == nil { order.append(record.id) }
+    /// Adds or replaces a session; false (and nothing stored) when it is new and the store is full.
+    @discardableResult
+    func insert(_ record: SessionRecord) -> Bool {
+        if let old = sessions[record.id] {
+            if byPath[old.path] == old.id { byPath[old.path] = nil }
+        } else {
+            guard !isFull else { return false }
+            order.append(record.id)
+        }
+        sessions[record.id] = record
+        if byPath[record.path] == nil { byPath[record.path] = record.id }
+        return true
     }
 
     @discardableResult
     func remove(_ id: String) -> SessionRecord? {
+        guard let record = sessions.removeValue(forKey: id) else { return nil }
         order.removeAll { $0 == id }
-        return sessions.removeValue(forKey: id)
+        if byPath[record.path] == id {
+            byPath[record.path] = order.lazy.compactMap { self.sessions[$0] }.first { $0.path == record.path }?.id
+        }
+        return record
     }
 
     /// Drops sessions whose kernel no longer exists.

@@ -89,7 +89,14 @@ struct ChannelsHandler {
                 return .toClient
             }
             group.addTask {
-                // Client → kernel.
+                // Client → kernel. Malformed messages are logged once per connection, then counted: a client
+                // cannot flood the log.
+                var malformed = 0
+                defer {
+                    if malformed > 1 {
+                        logger.info("ignored malformed WebSocket messages", metadata: ["kernel_id": "\(id)", "count": "\(malformed)"])
+                    }
+                }
                 do {
                     for try await message in inbound.messages(maxSize: settings.maxMessageSize) {
                         let frame: WebSocketFrame
@@ -102,7 +109,11 @@ struct ChannelsHandler {
                                                                     limits: WebSocketCodecLimits(maxParts: 1024, maxFrameSize: settings.maxMessageSize))
                             connection.send(decoded, from: client)
                         } catch {
-                            logger.info("ignoring a malformed WebSocket message", metadata: ["kernel_id": "\(id)", "error": "\(error)"])
+                            malformed += 1
+                            if malformed == 1 {
+                                logger.info("ignoring a malformed WebSocket message (further ones are counted)",
+                                            metadata: ["kernel_id": "\(id)", "error": "\(error)"])
+                            }
                         }
                     }
                 } catch {
