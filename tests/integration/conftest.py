@@ -72,6 +72,53 @@ def root_dir(tmp_path_factory) -> Path:
     return root.resolve()
 
 
+@pytest.fixture(scope="session")
+def echo_kernelspecs_dir(tmp_path_factory) -> Path:
+    """``python3`` plus ``echo`` (the repository's echo-kernel: starts in milliseconds, for tests that start many)."""
+    if not procs.ECHO_KERNEL.exists():
+        pytest.fail(f"echo kernel missing: {procs.ECHO_KERNEL} (swift build --product echo-kernel, or set EJ_ECHO_KERNEL)",
+                    pytrace=False)
+    specs = {"python3": procs.main_kernelspecs()["python3"], "echo": procs.echo_kernelspec()}
+    return procs.write_kernelspecs(tmp_path_factory.mktemp("specs-echo") / "kernels", specs)
+
+
+class GatewayStarter:
+    """``starter(label, **GatewayConfig fields)`` starts a gateway of its own configuration (failing the test if it
+    does not become ready); ``stop_all()`` stops every one it started."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.started: list[Gateway] = []
+
+    def __call__(self, label: str, **config) -> Gateway:
+        g = Gateway(GatewayConfig(**config), self.log_dir, label)
+        self.started.append(g)
+        try:
+            return g.start()
+        except RuntimeError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    def stop_all(self):
+        for g in reversed(self.started):
+            g.stop()
+
+
+@pytest.fixture
+def gateways(log_dir):
+    """Gateways for one test (GatewayStarter); stopped at its end."""
+    starter = GatewayStarter(log_dir)
+    yield starter
+    starter.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_gateways(log_dir):
+    """Gateways shared by the tests of a module (GatewayStarter); stopped at its end."""
+    starter = GatewayStarter(log_dir)
+    yield starter
+    starter.stop_all()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _reap_leftover_kernels():
     yield

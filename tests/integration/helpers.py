@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import threading
@@ -102,9 +103,12 @@ def vm_hwm_bytes(pid: int) -> int:
 class RssSampler:
     """Samples a process' VmRSS in a background thread; ``peak`` is the maximum seen."""
 
-    def __init__(self, pid: int, interval: float = 0.05):
-        self.pid, self.interval = pid, interval
+    def __init__(self, pid: int, interval: float = 0.05, kill_above: int | None = None):
+        """``kill_above``: SIGKILL the process once its RSS passes this many bytes (a test that may make an old
+        binary allocate without bound must not take the machine with it); ``tripped`` then says so."""
+        self.pid, self.interval, self.kill_above = pid, interval, kill_above
         self.peak = rss_bytes(pid)
+        self.tripped = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -113,6 +117,10 @@ class RssSampler:
             try:
                 self.peak = max(self.peak, rss_bytes(self.pid))
             except (OSError, AssertionError):
+                return
+            if self.kill_above is not None and self.peak > self.kill_above:
+                self.tripped = True
+                os.kill(self.pid, signal.SIGKILL)
                 return
             self._stop.wait(self.interval)
 
@@ -603,10 +611,13 @@ def ws_url(http_url: str, base_url: str, kernel_id: str) -> str:
     return f"{scheme}://{hostport}{base}api/kernels/{kernel_id}/channels"
 
 
-def ws_handshake_status(url: str, headers: list[str] | None = None, timeout: float = 10) -> int:
-    """Try a WebSocket upgrade; return 101 on success or the HTTP status of the refusal."""
+def ws_handshake_status(url: str, headers: list[str] | None = None, timeout: float = 10, origin: str | None = None,
+                        suppress_origin: bool = False) -> int:
+    """Try a WebSocket upgrade; return 101 on success or the HTTP status of the refusal. websocket-client sends
+    ``Origin: http(s)://<host:port of url>`` unless given ``origin`` (sent instead) or ``suppress_origin``."""
     try:
-        ws = websocket.create_connection(url, header=headers or [], timeout=timeout)
+        ws = websocket.create_connection(url, header=headers or [], timeout=timeout, origin=origin,
+                                         suppress_origin=suppress_origin)
     except websocket.WebSocketBadStatusException as exc:
         return exc.status_code
     ws.close()

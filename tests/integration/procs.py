@@ -31,6 +31,9 @@ REPO_ROOT = HERE.parent.parent
 IMPL = os.environ.get("EJ_TEST_IMPL", "ej").lower()
 EJ_BINARY = Path(os.environ.get("EJ_BINARY", REPO_ROOT / ".build" / "debug" / "elastic-jupyter"))
 EG_JUPYTER = Path(os.environ.get("EJ_EG_JUPYTER", "/tmp/eg-venv/bin/jupyter"))
+ECHO_KERNEL = Path(os.environ.get("EJ_ECHO_KERNEL") or next(
+    (p for p in (EJ_BINARY.parent / "echo-kernel", REPO_ROOT / ".build" / "debug" / "echo-kernel") if p.exists()),
+    REPO_ROOT / ".build" / "debug" / "echo-kernel"))
 VENV_PY = REPO_ROOT / ".venv" / "bin" / "python"
 VENV6_PY = REPO_ROOT / ".venv-ipykernel6" / "bin" / "python"
 RUN_MARKER = f"ejitest-{os.getpid()}-{int(time.time())}"
@@ -90,6 +93,12 @@ def main_kernelspecs() -> dict[str, dict]:
             "KERNEL_OVERRIDE": "from-spec",
         }),
     }
+
+
+def echo_kernelspec() -> dict:
+    """The repository's echo-kernel (``swift build --product echo-kernel``)."""
+    return {"argv": [str(ECHO_KERNEL), "-f", "{connection_file}"], "display_name": "Echo", "language": "echo",
+            "interrupt_mode": "message", "env": {"EJ_ITEST_RUN": RUN_MARKER}}
 
 
 def extra_kernelspecs() -> dict[str, dict]:
