@@ -140,10 +140,11 @@ struct GatewayPlan {
 
     func run() async throws {
         let level = logLevel
+        let limiter = LogRateLimiter()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return EscapingLogHandler(base: handler)
+            return RateLimitedLogHandler(base: EscapingLogHandler(base: handler), limiter: limiter)
         }
         let logger = {
             var logger = Logger(label: "elastic-jupyter.gateway")
