@@ -42,34 +42,21 @@ final class ConnectionCounter: Sendable {
 /// proved it speaks HTTP, so its header deadline no longer applies.
 struct RequestHeadReceived: Sendable {}
 
-/// First handler of every connection: counts it, and closes it when its header deadline passes.
+/// First handler of every connection: closes it when its header deadline passes.
 final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     typealias OutboundIn = NIOAny
 
-    private let limits: ConnectionLimits
-    private let counter: ConnectionCounter
-    private let logger: Logger
+    private let headerTimeout: Duration
     private var deadline: Scheduled<Void>?
-    private var counted = false
 
-    init(limits: ConnectionLimits, counter: ConnectionCounter, logger: Logger) {
-        self.limits = limits
-        self.counter = counter
-        self.logger = logger
+    init(headerTimeout: Duration) {
+        self.headerTimeout = headerTimeout
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        guard counter.acquire(limit: limits.maxConnections) else {
-            logger.warning("connection refused: too many open connections", metadata: ["limit": "\(limits.maxConnections)"])
-            context.close(promise: nil)
-            return
-        }
-        counted = true
-        let counter = self.counter
-        context.channel.closeFuture.whenComplete { _ in counter.release() }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: .init(limits.headerTimeout)) {
+        deadline = context.eventLoop.scheduleTask(in: .init(headerTimeout)) {
             loopBound.value.close(promise: nil)
         }
     }
@@ -90,8 +77,13 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 }
 
+/// A connection beyond `ConnectionLimits.maxConnections`: its setup fails, so it is closed before anything
+/// reads from it.
+struct TooManyConnections: Error {}
+
 /// Wraps a child channel (HTTP, WebSocket, TLS) so that `ConnectionGuardHandler` is the first handler of
-/// every accepted connection (and `HandshakeCheckHandler` sees its first request head).
+/// every accepted connection (and `HandshakeCheckHandler` sees its first request head); a connection over the
+/// cap is closed at once.
 struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
     let base: Base
@@ -99,9 +91,15 @@ struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     let counter: ConnectionCounter
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
+        guard counter.acquire(limit: limits.maxConnections) else {
+            logger.warning("connection refused: too many open connections", metadata: ["limit": "\(limits.maxConnections)"])
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(TooManyConnections())
+        }
+        channel.closeFuture.whenComplete { [counter] _ in counter.release() }
+        return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(
-                ConnectionGuardHandler(limits: limits, counter: counter, logger: logger), position: .first)
+                ConnectionGuardHandler(headerTimeout: limits.headerTimeout), position: .first)
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }.flatMapThrowing { value in
