@@ -75,6 +75,16 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("kernel-service-account"), help: "Kernel pods' service account (EJ_KERNEL_SERVICE_ACCOUNT).")
     var kernelServiceAccount: String?
     @Option(name: .customLong("workspace-claim"), help: "Shared workspace PVC (EJ_WORKSPACE_CLAIM).") var workspaceClaim: String?
+    @Option(name: .customLong("allowed-images"), help: "Image patterns KERNEL_IMAGE may name (EJ_ALLOWED_IMAGES).") var allowedImages: String?
+    @Option(name: .customLong("kernel-uid-range"), help: "User ids KERNEL_UID may choose (EJ_KERNEL_UID_RANGE).") var kernelUIDRange: String?
+    @Option(name: .customLong("kernel-gid-range"), help: "Group ids KERNEL_GID may choose (EJ_KERNEL_GID_RANGE).") var kernelGIDRange: String?
+    @Option(name: .customLong("prohibited-uids"), help: "User ids never used (EG_PROHIBITED_UIDS).") var prohibitedUIDs: String?
+    @Option(name: .customLong("prohibited-gids"), help: "Group ids never used (EG_PROHIBITED_GIDS).") var prohibitedGIDs: String?
+    @Option(name: .customLong("kernel-cpu-limit"), help: "Default CPU limit of kernel pods (EJ_KERNEL_CPU_LIMIT).") var kernelCPULimit: String?
+    @Option(name: .customLong("kernel-memory-limit"), help: "Default memory limit of kernel pods (EJ_KERNEL_MEMORY_LIMIT).")
+    var kernelMemoryLimit: String?
+    @Flag(name: .customLong("allow-local-kernels"), inversion: .prefixedNo, help: "Offer local-process kernelspecs (EJ_ALLOW_LOCAL_KERNELS).")
+    var allowLocalKernels: Bool?
     @Flag(name: .customLong("kubernetes"), inversion: .prefixedNo, help: "Use a cluster configuration when one exists (EJ_KUBERNETES).")
     var kubernetes: Bool?
     @Option(name: .customLong("runtime-dir"), help: "Directory for connection files (EJ_RUNTIME_DIR).") var runtimeDir: String?
@@ -101,7 +111,12 @@ struct GatewayCommand: AsyncParsableCommand {
             ("header-timeout", headerTimeout), ("idle-timeout", idleTimeout), ("max-connections", maxConnections),
             ("max-sessions", maxSessions), ("authorized-users", authorizedUsers), ("unauthorized-users", unauthorizedUsers),
         ]
-        for (key, value) in pairs { if let value { flags[key] = value } }
+        let kernelPods: [(String, String?)] = [
+            ("allowed-images", allowedImages), ("kernel-uid-range", kernelUIDRange), ("kernel-gid-range", kernelGIDRange),
+            ("prohibited-uids", prohibitedUIDs), ("prohibited-gids", prohibitedGIDs), ("kernel-cpu-limit", kernelCPULimit),
+            ("kernel-memory-limit", kernelMemoryLimit), ("allow-local-kernels", allowLocalKernels.map { String($0) }),
+        ]
+        for (key, value) in pairs + kernelPods { if let value { flags[key] = value } }
         if !kernelspecsDirs.isEmpty { flags["kernelspecs-dir"] = kernelspecsDirs.joined(separator: ":") }
         return flags
     }

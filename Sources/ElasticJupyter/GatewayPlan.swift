@@ -17,6 +17,8 @@ struct GatewayPlan {
     var kubernetesProblem: String?
     var logLevel: Logger.Level
     var authToken: AuthToken
+    /// Whether local-process kernelspecs are offered (inside a cluster only when enabled explicitly).
+    var allowLocalKernels: Bool
 
     init(resolved: SettingsResolver, environment: [String: String]) throws {
         logLevel = try Self.logLevel(resolved.string("log-level"))
@@ -92,28 +94,58 @@ struct GatewayPlan {
             allowedKernels: allowed.isEmpty ? nil : Set(allowed),
             defaultKernelName: resolved.string("default-kernel"))
         runtimeDirectory = resolved.value("runtime-dir") ?? LocalProcessProvisioner.defaultRuntimeDirectory()
+        allowLocalKernels = resolved.value("allow-local-kernels") == nil
+            ? environment["KUBERNETES_SERVICE_HOST"] == nil : try resolved.bool("allow-local-kernels")
         if try resolved.bool("kubernetes") {
             do {
                 let client = try KubernetesConfiguration.load(environment: environment)
                 let image = resolved.string("kernel-image")
                 let claim = resolved.string("workspace-claim")
+                let cpuLimit = resolved.string("kernel-cpu-limit"), memoryLimit = resolved.string("kernel-memory-limit")
+                for (key, value) in [("kernel-cpu-limit", cpuLimit), ("kernel-memory-limit", memoryLimit)]
+                where !value.isEmpty && ResourceQuantity.parse(value) == nil {
+                    throw SettingsError.invalid(key: key, value: value, expected: "a Kubernetes quantity such as 2, 500m or 4Gi")
+                }
                 kubernetes = (client, KubernetesProvisionerConfiguration(
                     namespace: resolved.value("namespace") ?? client.namespace,
                     gatewayName: resolved.string("gateway-name"),
                     kernelServiceAccount: resolved.string("kernel-service-account"),
                     defaultImage: image.isEmpty ? nil : image,
-                    workspaceClaim: claim.isEmpty ? nil : claim))
+                    allowedImages: resolved.list("allowed-images"),
+                    workspaceClaim: claim.isEmpty ? nil : claim,
+                    identity: try Self.identityPolicy(resolved),
+                    defaultCPULimit: cpuLimit.isEmpty ? nil : cpuLimit, defaultMemoryLimit: memoryLimit.isEmpty ? nil : memoryLimit))
                 // Inside a cluster the default kernel is a pod, unless configured otherwise.
                 if environment["KUBERNETES_SERVICE_HOST"] != nil, resolved.flags["default-kernel"] == nil,
                    environment["EG_DEFAULT_KERNEL_NAME"] == nil {
                     catalog.defaultKernelName = "python_kubernetes"
                 }
+            } catch let error as SettingsError {
+                throw error
             } catch KubernetesConfigurationError.noKubeconfig {
                 kubernetes = nil
             } catch {
                 kubernetesProblem = "\(error)"
             }
         }
+    }
+
+    /// `KERNEL_UID` / `KERNEL_GID` ranges and prohibited ids.
+    static func identityPolicy(_ resolved: SettingsResolver) throws -> KernelIdentityPolicy {
+        func range(_ key: String) throws -> ClosedRange<Int> {
+            guard let range = KernelIdentityPolicy.parseRange(resolved.string(key)) else {
+                throw SettingsError.invalid(key: key, value: resolved.string(key), expected: "a range of ids such as 1000-65535")
+            }
+            return range
+        }
+        func ids(_ key: String) throws -> Set<Int> {
+            try Set(resolved.list(key).map { text in
+                guard let id = Int(text), id >= 0 else { throw SettingsError.invalid(key: key, value: text, expected: "numeric ids") }
+                return id
+            })
+        }
+        return KernelIdentityPolicy(uidRange: try range("kernel-uid-range"), gidRange: try range("kernel-gid-range"),
+                                    prohibitedUIDs: try ids("prohibited-uids").union([0]), prohibitedGIDs: try ids("prohibited-gids").union([0]))
     }
 
     /// The URL a client on this machine uses: a wildcard bind is reached through the loopback address.
@@ -152,9 +184,12 @@ struct GatewayPlan {
             return logger
         }()
         let catalog = KernelSpecCatalog(configuration: catalog, logger: logger)
-        var provisioners: [ProvisionerKind: any Provisioner] = [
-            .local: try LocalProcessProvisioner(runtimeDirectory: runtimeDirectory, logger: logger)
-        ]
+        var provisioners: [ProvisionerKind: any Provisioner] = [:]
+        if allowLocalKernels {
+            provisioners[.local] = try LocalProcessProvisioner(runtimeDirectory: runtimeDirectory, logger: logger)
+        } else {
+            logger.info("local-process kernelspecs are off inside a cluster (--allow-local-kernels enables them)")
+        }
         var services: [any Service] = []
         var kubernetesClient: KubernetesClient?
         if let problem = kubernetesProblem {

@@ -442,14 +442,17 @@ import Testing
     // MARK: Image
 
     @Test func imageChoice() throws {
-        #expect(Self.container(try Self.render(env: ["KERNEL_IMAGE": "registry.example/custom:2"]))["image"]?.stringValue
+        // By default only the kernelspec's own image (finding 14).
+        #expect(Self.isInvalid(try Self.failure(env: ["KERNEL_IMAGE": "registry.example/custom:2"])))
+        #expect(Self.container(try Self.render(env: ["KERNEL_IMAGE": "python:3.12"]))["image"]?.stringValue == "python:3.12")
+        var allowing = KubernetesProvisionerConfiguration(namespace: "kernels", gatewayName: "gw-1")
+        allowing.allowedImages = ["registry.example/*"]
+        #expect(Self.container(try Self.render(env: ["KERNEL_IMAGE": "registry.example/custom:2"], configuration: allowing))["image"]?.stringValue
             == "registry.example/custom:2")
-        var noClientImage = KubernetesProvisionerConfiguration(namespace: "kernels", gatewayName: "gw-1")
-        noClientImage.allowClientImage = false
-        #expect(Self.container(try Self.render(env: ["KERNEL_IMAGE": "registry.example/custom:2"], configuration: noClientImage))["image"]?.stringValue
-            == "python:3.12")
-        #expect(Self.isInvalid(try Self.failure(env: ["KERNEL_IMAGE": "bad image"])))
-        #expect(Self.isInvalid(try Self.failure(env: ["KERNEL_IMAGE": String(repeating: "a", count: 600)])))
+        #expect(Self.isInvalid(try Self.failure(env: ["KERNEL_IMAGE": "registry.example.evil/x:1"], configuration: allowing)))
+        #expect(Self.isInvalid(try Self.failure(env: ["KERNEL_IMAGE": "bad image"], configuration: allowing)))
+        #expect(Self.isInvalid(try Self.failure(env: ["KERNEL_IMAGE": "registry.example/" + String(repeating: "a", count: 600)],
+                                                configuration: allowing)))
     }
 
     @Test func imageFromProcessProxyConfigOrTheGatewayDefault() throws {
@@ -600,14 +603,19 @@ import Testing
                                                                  "KERNEL_GPUS": "1", "KERNEL_MEMORY_LIMIT": "8Gi"])
         #expect(Self.container(rendered)["resources"] == [
             "requests": ["cpu": "1500m", "memory": "2Gi", "nvidia.com/gpu": "1"],
-            "limits": ["memory": "8Gi", "nvidia.com/gpu": "1"],
-        ])
+            "limits": ["cpu": "2", "memory": "8Gi", "nvidia.com/gpu": "1"],
+        ], "the gateway's default CPU limit fills in the one not requested")
     }
 
     @Test func kernelspecDefaultsApplyWithoutARequest() throws {
         let rendered = try Self.render(ours: ["resources": ["cpus": "500m", "memory": "1Gi"], "max_cpus": "2"])
-        #expect(Self.container(rendered)["resources"] == ["requests": ["cpu": "500m", "memory": "1Gi"]])
-        #expect(Self.container(try Self.render())["resources"] == nil)
+        #expect(Self.container(rendered)["resources"] == [
+            "requests": ["cpu": "500m", "memory": "1Gi"], "limits": ["cpu": "2", "memory": "2Gi"],
+        ], "default limits (finding 12), the CPU one capped at max_cpus")
+        #expect(Self.container(try Self.render())["resources"] == ["limits": ["cpu": "2", "memory": "2Gi"]])
+        var unlimited = KubernetesProvisionerConfiguration(namespace: "kernels", gatewayName: "gw-1")
+        (unlimited.defaultCPULimit, unlimited.defaultMemoryLimit) = (nil, nil)
+        #expect(Self.container(try Self.render(configuration: unlimited))["resources"] == nil)
     }
 
     @Test(arguments: [

@@ -40,7 +40,8 @@ def failure_specs(specs_dir):
 
 @pytest.fixture
 def gw(cluster, failure_specs, gateways):
-    return gateways(failure_specs, cluster.kubeconfig, name="gw-fail")
+    # client images only where allowed (finding 14): these tests name images that fail to pull
+    return gateways(failure_specs, cluster.kubeconfig, name="gw-fail", extra_args=["--allowed-images", "example/*,Example/*"])
 
 
 def assert_fast_failure(gw, cluster, kernelspec: str, env: dict | None, reasons: tuple[str, ...]):
@@ -190,7 +191,7 @@ def test_scale_up_announced_after_the_unschedulable_status_is_awaited(gw, cluste
     ({"KERNEL_MEMORY": "3Gi"}, "KERNEL_MEMORY"),
     ({"KERNEL_GPUS": "2"}, "KERNEL_GPUS"),
     ({"KERNEL_CPUS_LIMIT": "2500m"}, "KERNEL_CPUS_LIMIT"),
-    ({"KERNEL_VOLUMES": '[{"name": "host", "hostPath": {"path": "/"}}]'}, "not allowed"),
+    ({"KERNEL_VOLUMES": '[{"name": "host", "hostPath": {"path": "/"}}]'}, "allows no volumes"),
 ], ids=["uid0", "gid0", "cpus", "memory", "gpus", "cpu-limit", "volume"])
 def test_refused_requests_are_403_and_never_reach_the_cluster(gw, cluster, env, text):
     before = cluster.last_seq()
@@ -215,7 +216,8 @@ def test_resources_within_bounds_are_requested(gw, cluster):
                                        "KERNEL_UID": "1234", "KERNEL_GID": "4321"})
     pod = cluster.kernel_pod(kid)
     c = pod["spec"]["containers"][0]
-    assert c["resources"] == {"requests": {"cpu": "1500m", "memory": "2Gi"}, "limits": {"cpu": "2"}}
+    # the memory limit is the gateway default (2Gi), raised to the request
+    assert c["resources"] == {"requests": {"cpu": "1500m", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
     sc = pod["spec"]["securityContext"]
     assert (sc["runAsUser"], sc["runAsGroup"], sc["fsGroup"]) == (1234, 4321, 4321)
     assert gw.rest.delete(f"api/kernels/{kid}").status_code == 204

@@ -31,12 +31,13 @@ def api_summary(reqs):
 def test_fifty_kernels_one_watch_no_polling(cluster, specs_dir, gateways):
     t_start = time.monotonic()
     gw = gateways(specs_dir, cluster.kubeconfig, name="gw-fifty")
-    wait_until(lambda: len(gateway_watches(cluster)) == 2, 10, what="the gateway's watches")
+    # its kernel pods, and the autoscaler's TriggeredScaleUp / NotTriggerScaleUp pod Events (field-selected)
+    wait_until(lambda: len(gateway_watches(cluster)) == 3, 10, what="the gateway's watches")
 
     first = gw.start_kernel("pod_echo")
     watches_one = len(cluster.gateway_requests(watch=True))
     open_one = sorted(w["resource"] for w in gateway_watches(cluster))
-    assert open_one == ["events", "pods"], open_one
+    assert open_one == ["events", "events", "pods"], open_one
 
     def start(i):
         try:
@@ -80,7 +81,7 @@ def test_fifty_kernels_one_watch_no_polling(cluster, specs_dir, gateways):
     reqs = cluster.gateway_requests()
     summary = api_summary(reqs)
     assert summary.get(f"GET /api/v1/namespaces/{cluster.namespace}/pods", 0) == 1, summary
-    assert summary.get(f"GET /api/v1/namespaces/{cluster.namespace}/events", 0) == 1, summary
+    assert summary.get(f"GET /api/v1/namespaces/{cluster.namespace}/events", 0) == 2, summary
     assert summary.get(f"POST /api/v1/namespaces/{cluster.namespace}/pods", 0) == 50, summary
     assert summary.get(f"POST /api/v1/namespaces/{cluster.namespace}/secrets", 0) == 50, summary
     assert not any(k.startswith("GET ") and k.endswith("/<name>") for k in summary), summary

@@ -110,11 +110,11 @@ def varied_run(fake_kube, kubelet_for, gateways, tmp_path, collect_rendered):
                                                      "tolerations": [{"key": "dedicated", "operator": "Equal",
                                                                       "value": "kernels", "effect": "NoSchedule"}]}))
     gw = gateways(specs, cluster.kubeconfig, name="gw-manifests",
-                  extra_args=["--kernelspecs-dir", str(podkit.REPO / "kernelspecs")])
+                  extra_args=["--kernelspecs-dir", str(podkit.REPO / "kernelspecs"), "--allowed-images", "example/*"])
     started = [
-        gw.start_kernel("python_kubernetes", {"KERNEL_USERNAME": "Dr. Émilie O'Neil"}),
+        gw.start_kernel("python_kubernetes", {"KERNEL_USERNAME": "Dr.Emilie_O-Neil@example.org"}),
         gw.start_kernel("python_kubernetes_gpu", {"KERNEL_USERNAME": "gpu-user"}),
-        gw.start_kernel("pod_echo", {"KERNEL_USERNAME": "x" * 80, "KERNEL_CPUS": "1", "KERNEL_MEMORY_LIMIT": "1Gi",
+        gw.start_kernel("pod_echo", {"KERNEL_USERNAME": "x" * 64, "KERNEL_CPUS": "1", "KERNEL_MEMORY_LIMIT": "1Gi",
                                      "KERNEL_UID": "2000", "KERNEL_GID": "3000", "KERNEL_NOTEBOOK": "a/b c.ipynb",
                                      "KERNEL_VOLUMES": '[{"name": "scratch"}, {"name": "data"}]',
                                      "KERNEL_VOLUME_MOUNTS": '[{"name": "scratch", "mountPath": "/scratch"}, '

@@ -9,7 +9,8 @@ public enum KernelEnvironment {
     public static let maxValueLength = 4096
 
     /// Validates and filters the client's `env`: returns the accepted variables.
-    /// - Throws: `GatewayError.invalidRequest` for a value with `$`, backtick, CR, LF or NUL, or over 4096 characters.
+    /// - Throws: `GatewayError.invalidRequest` for a value with `$`, backtick, CR, LF or NUL, or over 4096 characters,
+    ///   and for a `KERNEL_USERNAME` that is not a safe user name (``isSafeUserName(_:)``).
     public static func acceptedClientVariables(
         _ requested: [String: String], configuration: KernelManagerConfiguration
     ) throws(GatewayError) -> [String: String] {
@@ -27,9 +28,19 @@ public enum KernelEnvironment {
             if value.unicodeScalars.contains(where: { "$`\n\r\0".unicodeScalars.contains($0) }) {
                 throw .invalidRequest("Environment variable '\(name)' value contains prohibited characters")
             }
+            if name == "KERNEL_USERNAME", !isSafeUserName(value) {
+                throw .invalidRequest("KERNEL_USERNAME must be 1 to 64 of A-Z, a-z, 0-9, '.', '_', '@' and '-'")
+            }
             accepted[name] = value
         }
         return accepted
+    }
+
+    /// Whether a user name matches `[A-Za-z0-9._@-]{1,64}`: it goes into pod names, labels, template
+    /// placeholders and log lines, so nothing that could traverse a path or forge a log line passes.
+    public static func isSafeUserName(_ name: String) -> Bool {
+        (1...64).contains(name.unicodeScalars.count)
+            && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._@-".unicodeScalars.contains($0)) }
     }
 
     /// The full environment of a kernel process.

@@ -18,6 +18,9 @@ public struct KernelPodRenderer: Sendable {
         /// Connection info as written into the Secret (ip `0.0.0.0`; the gateway uses the pod IP).
         public var connectionInfo: ConnectionInfo
         public var podName: String
+        /// A random id of this launch, in an annotation of both objects: how a create whose answer was lost
+        /// is recognised as this launch's own.
+        public var launchID: String
     }
 
     let configuration: KubernetesProvisionerConfiguration
@@ -29,6 +32,10 @@ public struct KernelPodRenderer: Sendable {
     /// Gateway variables that make no sense inside a container image.
     static let localOnlyVariables: Set<String> = ["PATH", "HOME", "TMPDIR", "JPY_PARENT_PID", "LANG", "LC_ALL", "LC_CTYPE"]
 
+    /// Variables never put into a kernel container, whoever sets them: `NVIDIA_VISIBLE_DEVICES` (the device
+    /// plugin sets it to the allocated GPUs; `all` would expose every GPU of the node).
+    static let forbiddenVariables: Set<String> = ["NVIDIA_VISIBLE_DEVICES"]
+
     /// Renders the objects for one kernel launch.
     public func render(_ context: LaunchContext, key: String) throws(GatewayError) -> Rendered {
         let spec = context.spec
@@ -37,8 +44,7 @@ public struct KernelPodRenderer: Sendable {
         let podName = Self.podName(user: context.user, kernelID: context.kernelID)
         let secretName = podName + "-connection"
         let image = try chooseImage(spec: spec, ours: ours, env: env)
-        let (uid, gid) = try Self.ids(env: env, defaultUID: configuration.defaultUID, defaultGID: configuration.defaultGID)
-        let resources = try Self.resources(env: env, ours: ours)
+        let (uid, gid) = try configuration.identity.ids(env: env, defaultUID: configuration.defaultUID, defaultGID: configuration.defaultGID)
         let volumes = try selectVolumes(ours: ours, env: env)
 
         let ports = configuration.kernelPorts
@@ -53,6 +59,9 @@ public struct KernelPodRenderer: Sendable {
             "kernel_working_dir": env["KERNEL_WORKING_DIR"] ?? "",
         ]
         var pod = try loadTemplate(spec: spec, ours: ours, variables: variables)
+        let templateResources = pod.spec?["containers"]?.arrayValue?.first?["resources"]?.objectValue ?? [:]
+        let resources = try KernelPodResources(defaultCPULimit: configuration.defaultCPULimit, defaultMemoryLimit: configuration.defaultMemoryLimit)
+            .render(env: env, ours: ours, template: templateResources)
 
         // Metadata: ours wins.
         pod.apiVersion = "v1"
@@ -79,6 +88,8 @@ public struct KernelPodRenderer: Sendable {
         annotations[KernelPodLabels.secretAnnotation] = secretName
         if let user = context.user { annotations[KernelPodLabels.userAnnotation] = user }
         annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] = "false"
+        let launchID = UUID().uuidString.lowercased()
+        annotations[KernelPodLabels.launchAnnotation] = launchID
         pod.metadata.annotations = annotations
 
         // Spec.
@@ -120,9 +131,10 @@ public struct KernelPodRenderer: Sendable {
         container.removeValue(forKey: "args")
         var containerEnv = (container["env"]?.arrayValue ?? []).filter { entry in
             guard let name = entry["name"]?.stringValue else { return false }
-            return env[name] == nil
+            return env[name] == nil && !Self.forbiddenVariables.contains(name)
         }
-        for (name, value) in env.sorted(by: { $0.key < $1.key }) where !Self.localOnlyVariables.contains(name) {
+        for (name, value) in env.sorted(by: { $0.key < $1.key })
+        where !Self.localOnlyVariables.contains(name) && !Self.forbiddenVariables.contains(name) {
             containerEnv.append(["name": .string(name), "value": .string(value)])
         }
         containerEnv.append(["name": "KERNEL_POD_NAME", "value": .string(podName)])
@@ -131,7 +143,7 @@ public struct KernelPodRenderer: Sendable {
         var containerMounts = container["volumeMounts"]?.arrayValue ?? []
         containerMounts += mounts
         container["volumeMounts"] = .array(containerMounts)
-        if !resources.isEmpty { container["resources"] = .object(resources) }
+        if resources.isEmpty { container.removeValue(forKey: "resources") } else { container["resources"] = .object(resources) }
         if let workingDir = env["KERNEL_WORKING_DIR"], configuration.workspaceClaim != nil,
            workingDir == configuration.workspaceMountPath || workingDir.hasPrefix(configuration.workspaceMountPath + "/") {
             container["workingDir"] = .string(workingDir)
@@ -163,14 +175,19 @@ public struct KernelPodRenderer: Sendable {
         do { connectionJSON = try JSONEncoder().encode(info) } catch { throw .internalError("cannot encode connection info") }
         var secret = KubeObject(apiVersion: "v1", kind: "Secret", name: secretName, namespace: configuration.namespace)
         secret.metadata.labels = labels
+        secret.metadata.annotations = [KernelPodLabels.launchAnnotation: launchID]
         secret.fields["type"] = "Opaque"
         secret.fields["data"] = ["connection.json": .string(connectionJSON.base64EncodedString())]
-        return Rendered(pod: pod, secret: secret, connectionInfo: info, podName: podName)
+        return Rendered(pod: pod, secret: secret, connectionInfo: info, podName: podName, launchID: launchID)
     }
 
-    /// The Pod Security "restricted" fields, forced on every container of the pod.
+    /// The Pod Security "restricted" fields, forced on every container of the pod (which also loses any
+    /// ``forbiddenVariables``).
     static func restricted(_ container: KubeJSON) -> KubeJSON {
         var object = container.objectValue ?? [:]
+        if let env = object["env"]?.arrayValue {
+            object["env"] = .array(env.filter { !forbiddenVariables.contains($0["name"]?.stringValue ?? "") })
+        }
         var security = object["securityContext"]?.objectValue ?? [:]
         security["allowPrivilegeEscalation"] = false
         security["privileged"] = false
@@ -207,73 +224,21 @@ public struct KernelPodRenderer: Sendable {
         return prefix + "-" + id
     }
 
+    /// The kernel's image: the kernelspec's (or the gateway default), or an allowed `KERNEL_IMAGE`.
     func chooseImage(spec: KernelSpec, ours: [String: JSONValue], env: [String: String]) throws(GatewayError) -> String {
-        if configuration.allowClientImage, let requested = env["KERNEL_IMAGE"], !requested.isEmpty {
-            guard requested.count <= 512, !requested.contains(where: { $0.isWhitespace }) else {
-                throw .invalidRequest("KERNEL_IMAGE is not a valid image reference")
-            }
-            return requested
+        let own = ours["image"]?.stringValue ?? spec.metadata["process_proxy"]?["config"]?["image_name"]?.stringValue
+            ?? configuration.defaultImage
+        let patterns = (ours["allowed_images"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let policy = KernelImagePolicy(gatewayPatterns: configuration.allowedImages)
+        if let image = try policy.choose(requested: env["KERNEL_IMAGE"], kernelspecImage: own, kernelspecPatterns: patterns) {
+            return image
         }
-        if let image = ours["image"]?.stringValue { return image }
-        if let image = spec.metadata["process_proxy"]?["config"]?["image_name"]?.stringValue { return image }
-        if let image = configuration.defaultImage { return image }
         throw .invalidRequest("No kernel image could be determined for kernelspec '\(spec.name)'")
     }
 
-    static func ids(env: [String: String], defaultUID: Int, defaultGID: Int) throws(GatewayError) -> (Int, Int) {
-        func parse(_ name: String, _ fallback: Int) throws(GatewayError) -> Int {
-            guard let text = env[name] else { return fallback }
-            guard let value = Int(text), value >= 0, value <= 2_147_483_647 else {
-                throw .invalidRequest("\(name) must be a number")
-            }
-            return value
-        }
-        let uid = try parse("KERNEL_UID", defaultUID)
-        let gid = try parse("KERNEL_GID", defaultGID)
-        if uid == 0 { throw .limitReached("Kernel's UID value of '0' has been denied: kernels never run as root") }
-        if gid == 0 { throw .limitReached("Kernel's GID value of '0' has been denied: kernels never run as root") }
-        return (uid, gid)
-    }
-
-    /// Requests and limits from `KERNEL_CPUS` / `KERNEL_MEMORY` / `KERNEL_GPUS` (and `*_LIMIT`), refused
-    /// above the kernelspec's `max_cpus` / `max_memory` / `max_gpus`; the kernelspec's `resources`
-    /// (`cpus`, `memory`, `gpus`) are the defaults.
+    /// Requests and limits without a template or gateway default limits (see ``KernelPodResources``).
     static func resources(env: [String: String], ours: [String: JSONValue]) throws(GatewayError) -> [String: KubeJSON] {
-        var requests: [String: KubeJSON] = [:]
-        var limits: [String: KubeJSON] = [:]
-        let defaults = ours["resources"]?.objectValue ?? [:]
-        let kinds: [(variable: String, key: String, resource: String)] = [
-            ("KERNEL_CPUS", "cpus", "cpu"), ("KERNEL_MEMORY", "memory", "memory"), ("KERNEL_GPUS", "gpus", "nvidia.com/gpu"),
-        ]
-        for kind in kinds {
-            let requested = env[kind.variable] ?? defaults[kind.key].flatMap { $0.stringValue ?? $0.doubleValue.flatMap(Self.quantityText) }
-            let limit = env[kind.variable + "_LIMIT"]
-            let maximum = ours["max_" + kind.key].flatMap { $0.stringValue ?? $0.doubleValue.map { String($0) } }
-            for (value, isLimit) in [(requested, false), (limit, true)] {
-                guard let value, !value.isEmpty else { continue }
-                guard let amount = ResourceQuantity.parse(value) else {
-                    throw .invalidRequest("\(kind.variable)\(isLimit ? "_LIMIT" : "") '\(value)' is not a valid quantity")
-                }
-                if let maximum, let max = ResourceQuantity.parse(maximum), amount > max {
-                    throw .limitReached("\(kind.variable)\(isLimit ? "_LIMIT" : "")=\(value) exceeds this kernelspec's maximum of \(maximum)")
-                }
-                if isLimit { limits[kind.resource] = .string(value) } else { requests[kind.resource] = .string(value) }
-            }
-        }
-        // GPUs are extended resources: the request must equal the limit.
-        if let gpus = requests["nvidia.com/gpu"] { limits["nvidia.com/gpu"] = gpus }
-        var result: [String: KubeJSON] = [:]
-        if !requests.isEmpty { result["requests"] = .object(requests) }
-        if !limits.isEmpty { result["limits"] = .object(limits) }
-        return result
-    }
-
-    /// A kernelspec's numeric resource default as a quantity: whole numbers without a fraction, anything else
-    /// as written; nil for values no quantity can hold (`inf`, `nan`, negative), which then count as unset.
-    static func quantityText(_ value: Double) -> String? {
-        guard value.isFinite, value >= 0 else { return nil }
-        if value == value.rounded(), value < 1e15 { return String(Int64(value)) }
-        return String(value)
+        try KernelPodResources(defaultCPULimit: nil, defaultMemoryLimit: nil).render(env: env, ours: ours, template: [:])
     }
 
     /// `KERNEL_VOLUMES` / `KERNEL_VOLUME_MOUNTS` (EG's names, JSON or YAML lists) may only name volumes

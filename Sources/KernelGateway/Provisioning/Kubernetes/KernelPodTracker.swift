@@ -6,14 +6,18 @@ import ServiceLifecycle
 import Synchronization
 
 /// Follows every kernel pod of this gateway through ONE label-selected watch (an informer), and the
-/// namespace's Events through one more (for the autoscaler's `TriggeredScaleUp`), however many kernels
-/// there are. No per-kernel polling: launches and exits are noticed from the watch.
+/// cluster autoscaler's verdicts on pods through two field-selected Event watches (`TriggeredScaleUp`,
+/// `NotTriggerScaleUp`), however many kernels there are. No per-kernel polling: launches and exits are
+/// noticed from the watch.
+///
+/// Memory is bounded by what the API server keeps: the stores hold this gateway's pods and those two
+/// kinds of pod Events only (Events expire after the API server's TTL, an hour by default), and no other
+/// state outlives them.
 public final class KernelPodTracker: Service, Sendable {
     let pods: Informer<KubeObject>
-    let events: Informer<KubeObject>
+    let scaleUpEvents: Informer<KubeObject>
+    let noScaleUpEvents: Informer<KubeObject>
     let logger: Logger
-    private let scaleUps = Mutex<Set<String>>([])
-    let noScaleUps = Mutex<Set<String>>([])
     /// How long an Unschedulable pod waits for the cluster autoscaler to announce a scale-up (it scans
     /// every 10 s by default) before the start fails; an explicit `NotTriggerScaleUp` fails it at once.
     public let scaleUpGrace: Duration
@@ -24,36 +28,34 @@ public final class KernelPodTracker: Service, Sendable {
         self.scaleUpGrace = scaleUpGrace
         self.pods = Informer(client: client, resource: .pods, namespace: configuration.namespace,
                              labelSelector: configuration.podSelector, logger: logger)
-        self.events = Informer(client: client, resource: .events, namespace: configuration.namespace, logger: logger)
+        self.scaleUpEvents = Informer(client: client, resource: .events, namespace: configuration.namespace,
+                                      fieldSelector: Self.eventSelector(reason: "TriggeredScaleUp"), logger: logger)
+        self.noScaleUpEvents = Informer(client: client, resource: .events, namespace: configuration.namespace,
+                                        fieldSelector: Self.eventSelector(reason: "NotTriggerScaleUp"), logger: logger)
         self.logger = logger
-        events.addHandler(replayExisting: false) { [weak self] event in
-            self?.note(event)
-        }
     }
 
-    func note(_ event: InformerEvent<KubeObject>) {
-        if case .deleted = event { return }
-        let object = event.object
-        guard object["involvedObject"]?["kind"]?.stringValue == "Pod",
-              let name = object["involvedObject"]?["name"]?.stringValue else { return }
-        switch object["reason"]?.stringValue {
-        case "TriggeredScaleUp": scaleUps.withLock { _ = $0.insert(name) }
-        case "NotTriggerScaleUp": noScaleUps.withLock { _ = $0.insert(name) }
-        default: break
-        }
-    }
+    /// The field selector of one kind of the autoscaler's pod Events.
+    static func eventSelector(reason: String) -> String { "involvedObject.kind=Pod,reason=\(reason)" }
 
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.pods.run() }
-            group.addTask { try await self.events.run() }
+            group.addTask { try await self.scaleUpEvents.run() }
+            group.addTask { try await self.noScaleUpEvents.run() }
         }
     }
 
     /// Waits until the informers have listed once.
     public func waitForSync(timeout: Duration) async throws {
         try await pods.waitForSync(timeout: timeout)
-        try await events.waitForSync(timeout: timeout)
+        try await scaleUpEvents.waitForSync(timeout: timeout)
+        try await noScaleUpEvents.waitForSync(timeout: timeout)
+    }
+
+    /// Whether one of the two Event stores holds an Event about this pod.
+    static func hasEvent(in informer: Informer<KubeObject>, aboutPod name: String) -> Bool {
+        !informer.store.list { $0["involvedObject"]?["name"]?.stringValue == name }.isEmpty
     }
 
     /// The pod as last seen, if it exists.
@@ -62,14 +64,18 @@ public final class KernelPodTracker: Service, Sendable {
     }
 
     func scaleUpTriggered(for name: String) -> Bool {
-        scaleUps.withLock { $0.contains(name) }
+        Self.hasEvent(in: scaleUpEvents, aboutPod: name)
+    }
+
+    func scaleUpRefused(for name: String) -> Bool {
+        Self.hasEvent(in: noScaleUpEvents, aboutPod: name)
     }
 
     /// Waits until the pod runs with an IP; fails as soon as Kubernetes reports a failure it will not
     /// recover from (with its reason and message), when the pod disappears, or after `timeout`.
     public func waitUntilRunning(podName: String, timeout: Duration) async throws(GatewayError) -> String {
         let changes = pods.changes(replayExisting: false)
-        let eventChanges = events.changes(replayExisting: false)
+        let eventStreams = [scaleUpEvents.changes(replayExisting: false), noScaleUpEvents.changes(replayExisting: false)]
         let watch = LaunchWatch(podName: podName, tracker: self)
         typealias Outcome = LaunchOutcome
         let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
@@ -83,10 +89,12 @@ public final class KernelPodTracker: Service, Sendable {
             group.addTask {
                 // Autoscaler events change the verdict on an Unschedulable pod; so does time passing.
                 await withTaskGroup(of: Void.self) { inner in
-                    inner.addTask {
-                        for await event in eventChanges where event.object["involvedObject"]?["name"]?.stringValue == podName {
-                            _ = event
-                            if watch.check() != nil { return }
+                    for eventChanges in eventStreams {
+                        inner.addTask {
+                            for await event in eventChanges where event.object["involvedObject"]?["name"]?.stringValue == podName {
+                                _ = event
+                                if watch.check() != nil { return }
+                            }
                         }
                     }
                     inner.addTask {
@@ -150,7 +158,7 @@ public final class KernelPodTracker: Service, Sendable {
         func check() -> Verdict? {
             let pod = tracker.pod(named: podName)
             let scaleUp = tracker.scaleUpTriggered(for: podName)
-            let noScaleUp = tracker.noScaleUps.withLock { $0.contains(podName) }
+            let noScaleUp = tracker.scaleUpRefused(for: podName)
             let now = ContinuousClock.now
             return state.withLock { state -> Verdict? in
                 guard let pod else {

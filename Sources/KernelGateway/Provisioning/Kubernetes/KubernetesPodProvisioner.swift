@@ -8,7 +8,8 @@ import Logging
 /// Launch: the gateway picks the ports and a random key, creates a Secret with the connection file,
 /// then the Pod mounting it (stock ipykernel, explicit command), then makes the Pod the Secret's owner.
 /// It learns the pod IP from its one watch and hands back connection info pointing at it; the kernel
-/// manager then connects and waits for `kernel_info_reply`. Any failure deletes the pod and the Secret.
+/// manager then connects and waits for `kernel_info_reply`. Any failure deletes what this launch created
+/// (``PodLaunch``), never an object that only has the same name.
 public struct KubernetesPodProvisioner: Provisioner {
     let client: KubernetesClient
     let tracker: KernelPodTracker
@@ -34,24 +35,30 @@ public struct KubernetesPodProvisioner: Provisioner {
             throw .refused(error)
         }
         let namespace = configuration.namespace
-        let kernel = PodKernel(client: client, tracker: tracker, podName: rendered.podName,
-                               secretName: rendered.secret.name, namespace: namespace,
-                               connectionInfo: rendered.connectionInfo, logger: logger)
+        let launch = PodLaunch(client: client, namespace: namespace, launchID: rendered.launchID, logger: logger)
+        let pod: KubeObject
         do {
-            _ = try await client.create(.secrets, rendered.secret, namespace: namespace)
-            let pod = try await client.create(.pods, rendered.pod, namespace: namespace)
-            if let uid = pod.uid {
-                // The pod owns its Secret: should the gateway vanish, Kubernetes still cleans up.
-                let owner: KubeJSON = ["metadata": ["ownerReferences": [[
-                    "apiVersion": "v1", "kind": "Pod", "name": .string(rendered.podName), "uid": .string(uid),
-                    "blockOwnerDeletion": false,
-                ]]]]
-                _ = try? await client.patch(.secrets, name: rendered.secret.name, namespace: namespace, patch: owner, as: KubeObject.self)
-            }
+            _ = try await launch.create(.secrets, rendered.secret)
+            pod = try await launch.create(.pods, rendered.pod)
+            guard let uid = pod.uid else { throw KubernetesError(kind: .decoding, message: "the created pod has no uid") }
+            // The pod owns its Secret: should the gateway vanish, Kubernetes still cleans up. A Secret left
+            // without its owner would outlive the kernel, so a failed patch fails the start.
+            let owner: KubeJSON = ["metadata": ["ownerReferences": [[
+                "apiVersion": "v1", "kind": "Pod", "name": .string(rendered.podName), "uid": .string(uid),
+                "blockOwnerDeletion": false,
+            ]]]]
+            _ = try await client.patch(.secrets, name: rendered.secret.name, namespace: namespace, patch: owner, as: KubeObject.self)
         } catch {
-            await kernel.cleanUp()
-            throw .launchFailed("Could not create the kernel pod: \(Self.describe(error))")
+            await launch.undo()
+            // The API server's own text (names, quotas, admission messages) goes to the log, not to the client.
+            logger.warning("kernel pod creation failed", metadata: [
+                "kernel_id": "\(context.kernelID)", "pod": "\(rendered.podName)", "error": "\(Self.describe(error))",
+            ])
+            throw .launchFailed("Could not create the kernel pod (\(Self.shortReason(error)))")
         }
+        let kernel = PodKernel(client: client, tracker: tracker, podName: rendered.podName, podUID: launch.uid(of: .pods),
+                               secretName: rendered.secret.name, secretUID: launch.uid(of: .secrets), namespace: namespace,
+                               connectionInfo: rendered.connectionInfo, logger: logger)
         logger.info("kernel pod created", metadata: ["kernel_id": "\(context.kernelID)", "pod": "\(rendered.podName)"])
         let ip: String
         do {
@@ -67,5 +74,18 @@ public struct KubernetesPodProvisioner: Provisioner {
     static func describe(_ error: any Error) -> String {
         if let error = error as? KubernetesError { return error.description }
         return "\(error)"
+    }
+
+    /// A short, fixed description of a failed API call for the client: its kind, never the server's text.
+    static func shortReason(_ error: any Error) -> String {
+        guard let error = error as? KubernetesError else { return "internal error" }
+        switch error.kind {
+        case .alreadyExists: return "a pod or Secret of that name exists already"
+        case .forbidden, .unauthorized: return "the gateway is not allowed to"
+        case .invalid, .badRequest: return "Kubernetes refused the pod as invalid; see the gateway's log"
+        case .tooManyRequests: return "the Kubernetes API is overloaded"
+        case .transport, .timeout: return "the Kubernetes API could not be reached"
+        default: return "Kubernetes API error; see the gateway's log"
+        }
     }
 }

@@ -9,8 +9,9 @@ public struct KubernetesProvisionerConfiguration: Sendable {
     public var kernelServiceAccount: String
     /// Image used when neither the request (when allowed) nor the kernelspec names one (EG_KERNEL_IMAGE).
     public var defaultImage: String?
-    /// Whether a client's `KERNEL_IMAGE` may choose the image.
-    public var allowClientImage: Bool
+    /// Image patterns (`*` matches any run of characters, `?` one) a client's `KERNEL_IMAGE` may name, besides
+    /// the kernelspec's own image and its `allowed_images`; empty (the default) = the kernelspec's image only.
+    public var allowedImages: [String]
     /// Volumes (by name) that `KERNEL_VOLUMES` may use; empty = none.
     public var allowedVolumeNames: Set<String>
     /// A PersistentVolumeClaim shared with the notebooks, mounted into every kernel pod, if any.
@@ -25,18 +26,25 @@ public struct KubernetesProvisionerConfiguration: Sendable {
     public var defaultUID: Int
     /// Group id kernels run as (`KERNEL_GID`).
     public var defaultGID: Int
+    /// User and group ids a kernel may run as, and those it never may: see ``KernelIdentityPolicy``.
+    public var identity: KernelIdentityPolicy
+    /// CPU limit of a kernel whose request, template and kernelspec set none (raised to its request); nil = none.
+    public var defaultCPULimit: String?
+    /// Memory limit of a kernel whose request, template and kernelspec set none (raised to its request); nil = none.
+    public var defaultMemoryLimit: String?
 
     /// Creates the configuration with defaults for a shared namespace.
     public init(namespace: String, gatewayName: String = "elastic-jupyter", kernelServiceAccount: String = "elastic-jupyter-kernel",
-                defaultImage: String? = nil, allowClientImage: Bool = true, allowedVolumeNames: Set<String> = [],
+                defaultImage: String? = nil, allowedImages: [String] = [], allowedVolumeNames: Set<String> = [],
                 workspaceClaim: String? = nil, workspaceMountPath: String = "/home/jovyan/work",
                 connectionMountPath: String = "/etc/jupyter-kernel", kernelPorts: [Int] = [52700, 52701, 52702, 52703, 52704],
-                defaultUID: Int = 1000, defaultGID: Int = 100) {
+                defaultUID: Int = 1000, defaultGID: Int = 100, identity: KernelIdentityPolicy = KernelIdentityPolicy(),
+                defaultCPULimit: String? = "2", defaultMemoryLimit: String? = "2Gi") {
         self.namespace = namespace
         self.gatewayName = gatewayName
         self.kernelServiceAccount = kernelServiceAccount
         self.defaultImage = defaultImage
-        self.allowClientImage = allowClientImage
+        self.allowedImages = allowedImages
         self.allowedVolumeNames = allowedVolumeNames
         self.workspaceClaim = workspaceClaim
         self.workspaceMountPath = workspaceMountPath
@@ -44,6 +52,9 @@ public struct KubernetesProvisionerConfiguration: Sendable {
         self.kernelPorts = kernelPorts
         self.defaultUID = defaultUID
         self.defaultGID = defaultGID
+        self.identity = identity
+        self.defaultCPULimit = defaultCPULimit
+        self.defaultMemoryLimit = defaultMemoryLimit
     }
 
     /// The label selector of this gateway's kernel pods (its one watch).
@@ -66,6 +77,8 @@ public enum KernelPodLabels {
     public static let userAnnotation = "elastic-jupyter.io/user"
     public static let secretAnnotation = "elastic-jupyter.io/connection-secret"
     public static let lastActivityAnnotation = "elastic-jupyter.io/last-activity"
+    /// A random id of the launch that created the object: how an ambiguous create is recognised as ours.
+    public static let launchAnnotation = "elastic-jupyter.io/launch"
 
     /// A valid label value: at most 63 characters of `[A-Za-z0-9-_.]`, starting and ending alphanumeric.
     public static func labelValue(_ text: String) -> String {

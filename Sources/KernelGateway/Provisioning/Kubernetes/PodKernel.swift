@@ -9,7 +9,10 @@ final class PodKernel: ProvisionedKernel {
     let client: KubernetesClient
     let tracker: KernelPodTracker
     let podName: String
+    /// The pod's UID: deletes carry it as a precondition, so a same-named pod of someone else is never hit.
+    let podUID: String?
     let secretName: String
+    let secretUID: String?
     let namespace: String
     let logger: Logger
     private let info: Mutex<ConnectionInfo>
@@ -19,12 +22,14 @@ final class PodKernel: ProvisionedKernel {
     /// The annotation is written at most this often.
     static let annotationInterval: TimeInterval = 60
 
-    init(client: KubernetesClient, tracker: KernelPodTracker, podName: String, secretName: String, namespace: String,
-         connectionInfo: ConnectionInfo, logger: Logger) {
+    init(client: KubernetesClient, tracker: KernelPodTracker, podName: String, podUID: String?, secretName: String,
+         secretUID: String?, namespace: String, connectionInfo: ConnectionInfo, logger: Logger) {
         self.client = client
         self.tracker = tracker
         self.podName = podName
+        self.podUID = podUID
         self.secretName = secretName
+        self.secretUID = secretUID
         self.namespace = namespace
         self.logger = logger
         self.info = Mutex(connectionInfo)
@@ -52,14 +57,11 @@ final class PodKernel: ProvisionedKernel {
 
     func terminate(grace: Duration) async {
         let seconds = Int(grace.components.seconds)
-        let (client, podName, namespace, logger) = (self.client, self.podName, self.namespace, self.logger)
+        let (client, namespace, logger) = (self.client, self.namespace, self.logger)
+        let objects = ownObjects.filter { $0.resource == .pods }
         await Task.detached {
-            do {
-                try await client.delete(.pods, name: podName, namespace: namespace,
-                                        options: DeleteOptions(gracePeriodSeconds: max(0, seconds)))
-            } catch let error as KubernetesError where error.is(.notFound) {
-            } catch {
-                logger.warning("deleting kernel pod failed", metadata: ["pod": "\(podName)", "error": "\(error)"])
+            for object in objects {
+                await PodLaunch.delete(object, client: client, namespace: namespace, logger: logger, grace: max(0, seconds))
             }
         }.value
         _ = await withDeadline(grace + .seconds(10)) { await self.tracker.waitUntilGone(podName: self.podName) }
@@ -94,18 +96,20 @@ final class PodKernel: ProvisionedKernel {
         }
     }
 
+    /// The pod and Secret as this gateway created them (with their UIDs).
+    var ownObjects: [PodLaunch.Created] {
+        [(ResourceDescriptor.pods, podName, podUID), (.secrets, secretName, secretUID)].compactMap { resource, name, uid in
+            uid.map { PodLaunch.Created(resource: resource, name: name, uid: $0) }
+        }
+    }
+
     func cleanUp() async {
         // Runs to completion even when the caller was cancelled (gateway shutdown, a client gone mid-start):
         // a pod left behind would hold its CPU, memory or GPU. Awaited, so still bounded by the caller.
-        let (client, podName, secretName, namespace, logger) = (self.client, self.podName, self.secretName, self.namespace, self.logger)
+        let (client, namespace, logger, objects) = (self.client, self.namespace, self.logger, ownObjects)
         await Task.detached {
-            for (resource, name) in [(ResourceDescriptor.pods, podName), (.secrets, secretName)] {
-                do {
-                    try await client.delete(resource, name: name, namespace: namespace, options: DeleteOptions(gracePeriodSeconds: 0))
-                } catch let error as KubernetesError where error.is(.notFound) {
-                } catch {
-                    logger.warning("cleanup failed", metadata: ["object": "\(resource.plural)/\(name)", "error": "\(error)"])
-                }
+            for object in objects {
+                await PodLaunch.delete(object, client: client, namespace: namespace, logger: logger)
             }
         }.value
     }

@@ -1,0 +1,93 @@
+import JupyterProtocol
+import KubernetesAPI
+
+/// The `resources` of a kernel's container: the pod template's, with the request's and the kernelspec's
+/// values merged in (never replacing the template's other entries), and a CPU and memory limit always set.
+///
+/// Requests come from `KERNEL_CPUS` / `KERNEL_MEMORY` / `KERNEL_GPUS`, else the kernelspec's `resources`
+/// (`cpus`, `memory`, `gpus`), else the template. Limits come from `KERNEL_*_LIMIT`, else the template, else
+/// the kernelspec's `limits` (`cpus`, `memory`), else the gateway's default; a default limit is raised to the
+/// request, while a limit the client or template chose below the request refuses the start. Every requested
+/// amount is checked against the kernelspec's `max_cpus` / `max_memory` / `max_gpus`.
+struct KernelPodResources: Sendable {
+    /// The gateway's default limits (`--kernel-cpu-limit`, `--kernel-memory-limit`).
+    let defaultCPULimit: String?
+    let defaultMemoryLimit: String?
+
+    struct Kind {
+        let variable: String
+        let key: String
+        let resource: String
+    }
+
+    static let kinds = [
+        Kind(variable: "KERNEL_CPUS", key: "cpus", resource: "cpu"), Kind(variable: "KERNEL_MEMORY", key: "memory", resource: "memory"),
+        Kind(variable: "KERNEL_GPUS", key: "gpus", resource: "nvidia.com/gpu"),
+    ]
+
+    /// The merged `resources` object (empty when nothing at all is set).
+    func render(env: [String: String], ours: [String: JSONValue], template: [String: KubeJSON]) throws(GatewayError) -> [String: KubeJSON] {
+        var requests = template["requests"]?.objectValue ?? [:]
+        var limits = template["limits"]?.objectValue ?? [:]
+        let defaults = ours["resources"]?.objectValue ?? [:]
+        let specLimits = ours["limits"]?.objectValue ?? [:]
+        for kind in Self.kinds {
+            let maximum = Self.text(ours["max_" + kind.key])
+            if let value = env[kind.variable] ?? Self.text(defaults[kind.key]), !value.isEmpty {
+                try Self.check(value, name: kind.variable, maximum: maximum)
+                requests[kind.resource] = .string(value)
+            }
+            if let value = env[kind.variable + "_LIMIT"], !value.isEmpty {
+                try Self.check(value, name: kind.variable + "_LIMIT", maximum: maximum)
+                limits[kind.resource] = .string(value)
+            }
+            let request = requests[kind.resource]?.stringValue
+            if kind.resource == "nvidia.com/gpu" {
+                // An extended resource: the request must equal the limit.
+                if let request { limits[kind.resource] = .string(request) }
+                continue
+            }
+            if let limit = limits[kind.resource]?.stringValue {
+                if let request, let low = ResourceQuantity.parse(request), let high = ResourceQuantity.parse(limit), low > high {
+                    let chosen = env[kind.variable + "_LIMIT"] != nil ? kind.variable + "_LIMIT=\(limit)" : "the pod template's limit of \(limit)"
+                    throw .limitReached("\(kind.variable)=\(request) exceeds \(chosen)")
+                }
+                continue
+            }
+            let fallback = Self.text(specLimits[kind.key]) ?? (kind.resource == "cpu" ? defaultCPULimit : defaultMemoryLimit)
+            if let limit = Self.defaultLimit(fallback, request: request, maximum: maximum) { limits[kind.resource] = .string(limit) }
+        }
+        var result: [String: KubeJSON] = [:]
+        if !requests.isEmpty { result["requests"] = .object(requests) }
+        if !limits.isEmpty { result["limits"] = .object(limits) }
+        return result
+    }
+
+    /// A default limit: at most the kernelspec's maximum, at least the request.
+    static func defaultLimit(_ fallback: String?, request: String?, maximum: String?) -> String? {
+        guard var limit = fallback, let amount = ResourceQuantity.parse(limit) else { return request }
+        if let maximum, let most = ResourceQuantity.parse(maximum), most > 0, amount > most { limit = maximum }
+        if let request, let wanted = ResourceQuantity.parse(request), let chosen = ResourceQuantity.parse(limit), wanted > chosen {
+            return request
+        }
+        return limit
+    }
+
+    static func check(_ value: String, name: String, maximum: String?) throws(GatewayError) {
+        guard let amount = ResourceQuantity.parse(value) else {
+            throw .invalidRequest("\(name) '\(KernelEnvironment.sanitized(value))' is not a valid quantity")
+        }
+        if let maximum, let most = ResourceQuantity.parse(maximum), amount > most {
+            throw .limitReached("\(name)=\(value) exceeds this kernelspec's maximum of \(maximum)")
+        }
+    }
+
+    /// A kernelspec value as a quantity: strings as written, whole numbers without a fraction; nil for
+    /// values no quantity can hold (`inf`, `nan`, negative), which then count as unset.
+    static func text(_ value: JSONValue?) -> String? {
+        if let text = value?.stringValue { return text }
+        guard let number = value?.doubleValue, number.isFinite, number >= 0 else { return nil }
+        if number == number.rounded(), number < 1e15 { return String(Int64(number)) }
+        return String(number)
+    }
+}
