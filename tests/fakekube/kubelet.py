@@ -83,6 +83,83 @@ class _IPAllocator:
 IP_ALLOCATOR = _IPAllocator()
 
 
+class _MountPoints:
+    """Mount points the kubelet had to create on the host (e.g. ``/home/jovyan/work``) for bind mounts inside pod
+    mount namespaces; reference-counted across pods, removed (if empty) when the last pod using one goes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._refs: dict[str, int] = {}
+        self._created: dict[str, list[str]] = {}
+
+    def acquire(self, path: str, is_dir: bool) -> None:
+        with self._lock:
+            if path not in self._refs:
+                created: list[str] = []
+                p = Path(path)
+                missing = [a for a in [p, *p.parents] if not os.path.lexists(a)]
+                for a in reversed(missing):
+                    if a == p and not is_dir:
+                        a.touch()
+                    else:
+                        a.mkdir()
+                    created.append(str(a))
+                self._created[path] = created
+                self._refs[path] = 0
+            self._refs[path] += 1
+
+    def release(self, path: str) -> None:
+        with self._lock:
+            if path not in self._refs:
+                return
+            self._refs[path] -= 1
+            if self._refs[path] > 0:
+                return
+            del self._refs[path]
+            for a in reversed(self._created.pop(path, [])):
+                if any(r == a or r.startswith(a + "/") for r in self._refs):
+                    break
+                try:
+                    os.rmdir(a) if os.path.isdir(a) and not os.path.islink(a) else os.unlink(a)
+                except OSError:
+                    break
+
+
+MOUNT_POINTS = _MountPoints()
+
+
+class _Attachments:
+    """Which node each PersistentVolumeClaim's volume is attached to (the attach/detach controller's view)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_claim: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
+
+    def attach(self, ns: str, claim: str, node: str, pod_uid: str, pod_name: str, exclusive: bool) -> list[str]:
+        """Attach to ``node`` for the pod; with ``exclusive`` (ReadWriteOnce) fails while attached elsewhere: returns
+        the names of the pods using it on other nodes (empty on success)."""
+        with self._lock:
+            nodes = self._by_claim.setdefault((ns, claim), {})
+            others = sorted(name for n, pods in nodes.items() if n != node for name in pods.values())
+            if exclusive and others:
+                return others
+            nodes.setdefault(node, {})[pod_uid] = pod_name
+            return []
+
+    def detach(self, ns: str, claim: str, node: str, pod_uid: str) -> None:
+        with self._lock:
+            nodes = self._by_claim.get((ns, claim)) or {}
+            pods = nodes.get(node) or {}
+            pods.pop(pod_uid, None)
+            if not pods:
+                nodes.pop(node, None)
+            if not nodes:
+                self._by_claim.pop((ns, claim), None)
+
+
+ATTACHMENTS = _Attachments()
+
+
 def _quantity(value: Any) -> float:
     """Kubernetes quantity -> float (cpu in cores, memory in bytes)."""
     s = str(value).strip()
@@ -133,6 +210,15 @@ class PodWorker(threading.Thread):
         self.readiness_failures = 0
         self.next_probe = 0.0
         self.cond_times: dict[str, tuple[str, str]] = {}
+        self.mounts: list[tuple[str, str]] = []
+        self.bind_mounts: list[tuple[str, str, bool]] = []  # (host source, mount path, read only)
+        self.mount_points: list[str] = []
+        self.attached: list[str] = []
+        self.volume_sources: dict[str, str] = {}  # volume name -> content digest of what is on disk
+        self.next_volume_sync = 0.0
+        self.hosts_path: Path | None = None
+        self.hosts_text = ""
+        self.uid_gid: tuple[int | None, int | None, list[int]] = (None, None, [])
 
     # ------------------------------------------------------------------------------------------------------
     # inbox
@@ -501,22 +587,100 @@ class PodWorker(threading.Thread):
         except UnicodeDecodeError:
             return data
 
-    def _write_items(self, target: Path, items: dict[str, bytes], selection: list | None, mode: int) -> None:
-        target.mkdir(parents=True, exist_ok=True)
+    def _collect_items(self, files: dict[str, tuple[bytes, int]], items: dict[str, bytes], selection: list | None,
+                       mode: int) -> None:
         items = {k: self._pod_network(v) for k, v in items.items()}
         if selection:
             for it in selection:
                 if it["key"] not in items:
                     raise _MountError(f'configmap/secret key "{it["key"]}" not found')
-                p = target / it.get("path", it["key"])
-                p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_bytes(items[it["key"]])
-                os.chmod(p, it.get("mode", mode) & 0o777)
+                files[it.get("path", it["key"])] = (items[it["key"]], it.get("mode", mode))
         else:
             for k, v in items.items():
-                p = target / k
-                p.write_bytes(v)
-                os.chmod(p, mode & 0o777)
+                files[k] = (v, mode)
+
+    @staticmethod
+    def _atomic_write(target: Path, files: dict[str, tuple[bytes, int]], group: int | None = None) -> bool:
+        """The kubelet's AtomicWriter: the files go into a new hidden ``..<timestamp>`` dir, the ``..data`` symlink
+        is swapped to it with one rename, and each visible top-level name is a symlink through ``..data``. Returns
+        whether anything changed."""
+        target.mkdir(parents=True, exist_ok=True)
+        data = target / "..data"
+        if data.is_symlink():
+            current = target / os.readlink(data)
+            same = True
+            have = {str(p.relative_to(current)) for p in current.rglob("*") if p.is_file()}
+            if have != set(files):
+                same = False
+            else:
+                for rel, (content, mode) in files.items():
+                    p = current / rel
+                    if p.read_bytes() != content or (p.stat().st_mode & 0o777) != (mode & 0o777):
+                        same = False
+                        break
+            if same:
+                return False
+        stamp = "..%s" % datetime.now(timezone.utc).strftime("%Y_%m_%d_%H_%M_%S.%f")
+        new = target / stamp
+        new.mkdir()
+        os.chmod(new, 0o755)
+        for rel, (content, mode) in files.items():
+            p = new / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(content)
+            os.chmod(p, mode & 0o777)
+            if group is not None:
+                os.chown(p, -1, group)
+        old = os.readlink(data) if data.is_symlink() else None
+        tmp = target / "..data_tmp"
+        if tmp.is_symlink():
+            tmp.unlink()
+        os.symlink(stamp, tmp)
+        os.replace(tmp, data)  # the atomic swap
+        tops = {rel.split("/", 1)[0] for rel in files}
+        for top in tops:
+            link = target / top
+            if not link.is_symlink():
+                os.symlink(f"..data/{top}", link)
+        for entry in os.listdir(target):
+            if not entry.startswith("..") and entry not in tops:
+                link = target / entry
+                if link.is_symlink():
+                    link.unlink()
+        if old and old != stamp:
+            shutil.rmtree(target / old, ignore_errors=True)
+        return True
+
+    def _claim_volume(self, vol: dict) -> Path:
+        claim = vol["persistentVolumeClaim"]["claimName"]
+        if not self.kl.isolate:
+            p = self.kl.workdir / "pvc" / self.ns / claim
+            p.mkdir(parents=True, exist_ok=True)
+            return p
+        pvc = self._lookup("persistentvolumeclaims", claim)
+        if pvc is None:
+            raise _MountError(f'persistentvolumeclaim "{claim}" not found')
+        if (pvc.get("status") or {}).get("phase") != "Bound":
+            raise _MountError(f'persistentvolumeclaim "{claim}" is not bound')
+        volume = (pvc.get("spec") or {}).get("volumeName") or f"pvc-{pvc['metadata']['uid']}"
+        modes = (pvc.get("spec") or {}).get("accessModes") or []
+        if claim not in self.attached:
+            exclusive = "ReadWriteOnce" in modes or "ReadWriteOncePod" in modes
+            others = ATTACHMENTS.attach(self.ns, claim, self.kl.node_name, self.uid, self.name,
+                                        exclusive and "ReadWriteMany" not in modes)
+            if others:
+                raise _AttachError(f'Multi-Attach error for volume "{volume}" Volume is already used by pod(s) '
+                                   f'{", ".join(others)}')
+            self.attached.append(claim)
+        p = self.kl.volumes_dir / volume
+        if not p.exists():
+            p.mkdir(parents=True)
+            os.chmod(p, 0o777 if self.uid_gid[0] not in (None, 0) else 0o755)
+        fs_group = ((self.pod["spec"].get("securityContext") or {}).get("fsGroup"))
+        if fs_group is not None:
+            os.chown(p, -1, int(fs_group))
+            os.chmod(p, 0o2775)
+        return p
 
     def _materialise_volume(self, vol: dict) -> Path:
         name = vol["name"]
@@ -524,12 +688,12 @@ class PodWorker(threading.Thread):
         if "hostPath" in vol:
             return Path(vol["hostPath"]["path"])
         if "persistentVolumeClaim" in vol:
-            p = self.kl.workdir / "pvc" / self.ns / vol["persistentVolumeClaim"]["claimName"]
-            p.mkdir(parents=True, exist_ok=True)
-            return p
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
+            return self._claim_volume(vol)
+        if "emptyDir" in vol:
+            target.mkdir(parents=True, exist_ok=True)
+            os.chmod(target, 0o777)
+            return target
+        files: dict[str, tuple[bytes, int]] = {}
         sources = []
         if "secret" in vol:
             s = vol["secret"]
@@ -548,30 +712,42 @@ class PodWorker(threading.Thread):
                     s = src["configMap"]
                     sources.append(("configmaps", s.get("name"), s.get("items"), s.get("optional"), mode))
                 elif "downwardAPI" in src:
-                    self._write_downward(target, src["downwardAPI"].get("items") or [], mode)
+                    self._collect_downward(files, src["downwardAPI"].get("items") or [], mode)
                 elif "serviceAccountToken" in src:
-                    p = target / src["serviceAccountToken"].get("path", "token")
-                    p.write_text("fakekube-serviceaccount-token")
+                    files[src["serviceAccountToken"].get("path", "token")] = (
+                        (self.kl.service_account_token or "fakekube-serviceaccount-token").encode(), mode)
         elif "downwardAPI" in vol:
-            self._write_downward(target, vol["downwardAPI"].get("items") or [],
-                                 vol["downwardAPI"].get("defaultMode", 420))
+            self._collect_downward(files, vol["downwardAPI"].get("items") or [],
+                                   vol["downwardAPI"].get("defaultMode", 420))
         for kind, oname, items, optional, mode in sources:
             obj = self._lookup(kind, oname)
             if obj is None:
                 if optional:
                     continue
                 raise _MountError(f'MountVolume.SetUp failed for volume "{name}" : {kind[:-1]} "{oname}" not found')
-            self._write_items(target, self._source_items(obj, kind), items, mode)
+            self._collect_items(files, self._source_items(obj, kind), items, mode)
+        fs_group = (self.pod["spec"].get("securityContext") or {}).get("fsGroup")
+        self._atomic_write(target, files, int(fs_group) if fs_group is not None else None)
         return target
 
-    def _write_downward(self, target: Path, items: list, mode: int) -> None:
+    def _collect_downward(self, files: dict[str, tuple[bytes, int]], items: list, mode: int) -> None:
         for it in items:
             value = self._field_ref(it["fieldRef"]["fieldPath"]) if "fieldRef" in it else \
                 self._resource_ref(it.get("resourceFieldRef") or {})
-            p = target / it["path"]
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(value)
-            os.chmod(p, it.get("mode", mode) & 0o777)
+            files[it["path"]] = (value.encode(), it.get("mode", mode))
+
+    def _refresh_volumes(self) -> None:
+        """Periodic sync (kubelet ``syncFrequency``): Secret, ConfigMap, projected and downward API volumes get
+        the objects' current content through the atomic ``..data`` swap. subPath mounts are not updated."""
+        for vol in self.pod["spec"].get("volumes") or []:
+            if not any(k in vol for k in ("secret", "configMap", "projected", "downwardAPI")):
+                continue
+            if not (self.dir / "volumes" / vol["name"]).exists():
+                continue
+            try:
+                self._materialise_volume(vol)
+            except (_MountError, KubeClientError, OSError):
+                pass  # a deleted source keeps the last content, as on a real node
 
     def _rewrite(self, text: str, mounts: list[tuple[str, str]]) -> str:
         for mount_path, local in mounts:
@@ -594,6 +770,8 @@ class PodWorker(threading.Thread):
             try:
                 self._prepare_once()
                 return
+            except _AttachError as e:
+                self.event("Warning", "FailedAttachVolume", str(e), component="attachdetach-controller")
             except _MountError as e:
                 self.event("Warning", "FailedMount", str(e))
             except _ConfigError as e:
@@ -606,6 +784,8 @@ class PodWorker(threading.Thread):
     def _prepare_once(self) -> None:
         c = self.container
         mounts: list[tuple[str, str]] = []
+        binds: list[tuple[str, str, bool]] = []
+        self.uid_gid = self._security_context()
         vols = {v["name"]: v for v in self.pod["spec"].get("volumes") or []}
         materialised: dict[str, Path] = {}
         for vm in c.get("volumeMounts") or []:
@@ -618,6 +798,7 @@ class PodWorker(threading.Thread):
             if vm.get("subPath"):
                 local = local / vm["subPath"]
             mounts.append((vm["mountPath"], str(local)))
+            binds.append((str(local), vm["mountPath"], bool(vm.get("readOnly"))))
         mounts.sort(key=lambda m: len(m[0]), reverse=True)
         env: dict[str, str] = {}
         for k in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR"):
@@ -625,8 +806,15 @@ class PodWorker(threading.Thread):
                 env[k] = os.environ[k]
         home = self.dir / "home"
         home.mkdir(exist_ok=True)
+        if self.kl.isolate:
+            binds = self._isolation_mounts(binds)
+            if self.uid_gid[0] not in (None, 0):
+                home = Path("/")
         env.update({"HOME": str(home), "HOSTNAME": self.name, "FAKE_POD_IP": self.ip or "", "POD_IP": self.ip or "",
                     "FAKE_POD_NAME": self.name, "FAKE_POD_NAMESPACE": self.ns, "FAKE_POD_DIR": str(self.dir)})
+        if self.kl.isolate and self.kl.api_host:
+            env.update({"KUBERNETES_SERVICE_HOST": self.kl.api_host, "KUBERNETES_SERVICE_PORT": str(self.kl.api_port),
+                        "KUBERNETES_SERVICE_PORT_HTTPS": str(self.kl.api_port)})
         env.update(self.kl.base_env)
         for src in c.get("envFrom") or []:
             prefix = src.get("prefix", "")
@@ -662,12 +850,22 @@ class PodWorker(threading.Thread):
                     env[e["name"]] = items[ref["key"]].decode(errors="replace")
             else:
                 env[e["name"]] = self._expand(str(e.get("value", "")), env)
+        rewrite_mounts = [] if self.kl.isolate else mounts  # isolated pods see their volumes at the mount paths
         for k in list(env):
-            env[k] = self._pod_network(self._rewrite(env[k], mounts).encode()).decode()
-        argv = [self._pod_network(self._rewrite(self._expand(str(a), env), mounts).encode()).decode()
+            env[k] = self._pod_network(self._rewrite(env[k], rewrite_mounts).encode()).decode()
+        argv = [self._pod_network(self._rewrite(self._expand(str(a), env), rewrite_mounts).encode()).decode()
                 for a in list(c.get("command") or []) + list(c.get("args") or [])]
         argv = self.kl.rewrite_command(argv, self.pod, c)
         wd = c.get("workingDir")
+        if self.kl.isolate:
+            self.argv, self.env, self.mounts, self.bind_mounts = argv, env, rewrite_mounts, binds
+            if wd:
+                if not os.path.isdir(wd):
+                    self._acquire_mount_point(wd, True)
+                self.cwd = wd
+            else:
+                self.cwd = "/" if self.uid_gid[0] not in (None, 0) else str(self.dir)
+            return
         if wd:
             rw = self._rewrite(wd, mounts)
             if not os.path.isdir(rw):
@@ -677,6 +875,89 @@ class PodWorker(threading.Thread):
         else:
             cwd = str(self.dir)
         self.argv, self.env, self.cwd, self.mounts = argv, env, cwd, mounts
+
+    def _security_context(self) -> tuple[int | None, int | None, list[int]]:
+        """runAsUser / runAsGroup (the container's win over the pod's), fsGroup + supplementalGroups; runAsNonRoot
+        with a root user is CreateContainerConfigError, as the kubelet reports it."""
+        psc = self.pod["spec"].get("securityContext") or {}
+        csc = self.container.get("securityContext") or {}
+        user = csc.get("runAsUser", psc.get("runAsUser"))
+        group = csc.get("runAsGroup", psc.get("runAsGroup"))
+        non_root = csc.get("runAsNonRoot", psc.get("runAsNonRoot"))
+        if non_root and not user:
+            raise _ConfigError(f'container has runAsNonRoot and image will run as root (pod: '
+                               f'"{self.name}_{self.ns}({self.uid})", container: {self.container["name"]})')
+        groups = [int(g) for g in psc.get("supplementalGroups") or []]
+        if psc.get("fsGroup") is not None:
+            groups.insert(0, int(psc["fsGroup"]))
+        return (int(user) if user is not None else None, int(group) if group is not None else None, groups)
+
+    def _acquire_mount_point(self, path: str, is_dir: bool) -> None:
+        if path not in self.mount_points:
+            MOUNT_POINTS.acquire(path, is_dir)
+            self.mount_points.append(path)
+
+    def _isolation_mounts(self, binds: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
+        """The pod's own /etc/hosts and service account files, then its volumes, as bind mounts."""
+        out: list[tuple[str, str, bool]] = []
+        self.hosts_path = self.dir / "etc-hosts"
+        self.write_hosts(self.kl.hosts_entries)
+        out.append((str(self.hosts_path), "/etc/hosts", False))
+        spec = self.pod["spec"]
+        if self.kl.service_account_token is not None and spec.get("automountServiceAccountToken", True) is not False \
+                and not any(m == SERVICE_ACCOUNT_DIR for _, m, _ in binds):
+            sa = self.dir / "volumes" / "kube-api-access"
+            ca = Path(self.kl.ca_file).read_bytes() if self.kl.ca_file else b""
+            self._atomic_write(sa, {"token": (self.kl.service_account_token.encode(), 0o644),
+                                    "ca.crt": (ca, 0o644), "namespace": (self.ns.encode(), 0o644)})
+            out.append((str(sa), SERVICE_ACCOUNT_DIR, True))
+        out.extend(sorted(binds, key=lambda b: len(b[1])))
+        for src, dst, _ in out:
+            self._acquire_mount_point(dst, os.path.isdir(src))
+        return out
+
+    def write_hosts(self, entries: list[tuple[str, str, str]]) -> None:
+        """A kubelet-managed /etc/hosts: localhost, the pod's own name, and every Service by its DNS names (this
+        stands in for cluster DNS: ``name`` in the pod's namespace, ``name.ns``, ``name.ns.svc``,
+        ``name.ns.svc.cluster.local``). Rewritten in place so the bind mount sees it."""
+        if self.hosts_path is None:
+            return
+        lines = ["# Kubernetes-managed hosts file.", "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
+                 f"{self.ip}\t{self.name}"]
+        for ip, name, ns in entries:
+            names = [f"{name}.{ns}.svc.{CLUSTER_DOMAIN}", f"{name}.{ns}.svc", f"{name}.{ns}"]
+            if ns == self.ns:
+                names.append(name)
+            lines.append(f"{ip}\t" + " ".join(names))
+        text = "\n".join(lines) + "\n"
+        if text == self.hosts_text:
+            return
+        with open(self.hosts_path, "w") as f:
+            f.write(text)
+        self.hosts_text = text
+
+    def _isolated_argv(self, argv: list[str]) -> list[str]:
+        """``unshare`` a mount and UTS namespace: hostname = pod name, bind mounts, then the UID/GID (setpriv)."""
+        import shlex
+        lines = ["set -e", f"hostname {shlex.quote(self.name[:63])}"]
+        for src, dst, ro in self.bind_mounts:
+            lines.append(f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}")
+            if ro:
+                lines.append(f"mount -o remount,bind,ro {shlex.quote(dst)}")
+        user, group, groups = self.uid_gid
+        if user is not None or group is not None:
+            priv = ["setpriv"]
+            if user is not None:
+                priv.append(f"--reuid={user}")
+            priv.append(f"--regid={group if group is not None else 0}")
+            priv.append("--groups=" + ",".join(map(str, groups)) if groups else "--clear-groups")
+            lines.append(f"cd {shlex.quote(self.cwd or '/')}")
+            lines.append("exec " + " ".join(priv) + ' -- "$@"')
+        else:
+            lines.append('exec "$@"')
+        script = self.dir / "start.sh"
+        script.write_text("\n".join(lines) + "\n")
+        return ["unshare", "--mount", "--uts", "--propagation", "private", "/bin/sh", str(script)] + argv
 
     # --------------------------------------------------------------- process
 
@@ -695,6 +976,8 @@ class PodWorker(threading.Thread):
         if not argv:
             err = "no command specified"
         else:
+            if self.kl.isolate:
+                argv = self._isolated_argv(argv)
             try:
                 with open(self.log_path, "ab") as logf:
                     self.proc = subprocess.Popen(argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
@@ -767,6 +1050,8 @@ class PodWorker(threading.Thread):
             if "exec" in probe:
                 argv = [self._rewrite(a, self.mounts) for a in probe["exec"].get("command") or []]
                 argv = self.kl.rewrite_command(argv, self.pod, self.container)
+                if self.kl.isolate and self.pid:
+                    argv = ["nsenter", "-t", str(self.pid), "-m", "-u", "--"] + argv
                 return subprocess.run(argv, env=self.env, cwd=self.cwd, timeout=timeout + 3,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
         except Exception:
@@ -785,6 +1070,10 @@ class PodWorker(threading.Thread):
             if code is not None:
                 return code
             self._pump(0.05)
+            if self.kl.volume_refresh_delay is not None and time.monotonic() >= self.next_volume_sync:
+                if self.next_volume_sync:
+                    self._refresh_volumes()
+                self.next_volume_sync = time.monotonic() + self.kl.volume_refresh_delay
             if probe and sim != "NeverReady" and time.monotonic() >= self.next_probe:
                 period = min(float(probe.get("periodSeconds", 10)), self.kl.max_probe_period)
                 self.next_probe = time.monotonic() + period
@@ -904,6 +1193,10 @@ class PodWorker(threading.Thread):
                                                       "gracePeriodSeconds": 0, "preconditions": {"uid": self.uid}})
             except (KubeClientError, OSError):
                 pass
+        for claim in self.attached:
+            ATTACHMENTS.detach(self.ns, claim, self.kl.node_name, self.uid)
+        for path in self.mount_points:
+            MOUNT_POINTS.release(path)
         if self.dir is not None and not self.kl.keep_pod_dirs:
             shutil.rmtree(self.dir, ignore_errors=True)
         if self.ip and self.ip != "127.0.0.1":
@@ -924,6 +1217,14 @@ class _MountError(Exception):
 
 class _ConfigError(Exception):
     pass
+
+
+class _AttachError(_MountError):
+    pass
+
+
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+CLUSTER_DOMAIN = "cluster.local"
 
 
 class FakeKubelet:
@@ -948,7 +1249,10 @@ class FakeKubelet:
                  kill_grace: float = 3.0, ip_prefix: str = "127.0.0", ip_start: int = 2,
                  capacity: dict[str, str] | None = None, register_node: bool = True,
                  max_probe_period: float = 0.5, max_probe_delay: float = 2.0, keep_pod_dirs: bool = False,
-                 wildcard_to_pod_ip: bool = True):
+                 wildcard_to_pod_ip: bool = True, labels: dict[str, str] | None = None,
+                 taints: list[dict] | None = None, isolate: bool = False, volume_refresh_delay: float | None = 1.0,
+                 service_account_token: str | None = None, ca_file: str | None = None, api_host: str | None = None,
+                 api_port: int | None = None, hosts_refresh: float = 0.3):
         self.server = server
         if client is None:
             if server is not None:
@@ -986,6 +1290,18 @@ class FakeKubelet:
         self.max_probe_delay = max_probe_delay
         self.keep_pod_dirs = keep_pod_dirs
         self.wildcard_to_pod_ip = wildcard_to_pod_ip
+        self.labels = dict(labels or {})
+        self.taints = list(taints or [])
+        self.isolate = isolate
+        self.volume_refresh_delay = volume_refresh_delay
+        self.service_account_token = service_account_token
+        self.ca_file = ca_file
+        self.api_host = api_host
+        self.api_port = api_port
+        self.hosts_refresh = hosts_refresh
+        self.hosts_entries: list[tuple[str, str, str]] = []
+        self.volumes_dir = self.workdir / "volumes"
+        self._hosts_thread: threading.Thread | None = None
         self.stopping = False
         self._workers: dict[str, PodWorker] = {}
         self._lock = threading.Lock()
@@ -1004,6 +1320,10 @@ class FakeKubelet:
             self._register_node()
         self._thread = threading.Thread(target=self._loop, name=f"kubelet-{self.node_name}", daemon=True)
         self._thread.start()
+        if self.isolate:
+            self._sync_hosts()
+            self._hosts_thread = threading.Thread(target=self._hosts_loop, name=f"hosts-{self.node_name}", daemon=True)
+            self._hosts_thread.start()
         if self.server is not None:
             self.server.kubelets.append(self)
         if not self.synced.wait(timeout=10):
@@ -1029,6 +1349,8 @@ class FakeKubelet:
                 pass
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._hosts_thread is not None:
+            self._hosts_thread.join(timeout=5)
         if self.server is not None and self in self.server.kubelets:
             self.server.kubelets.remove(self)
         self.client.close()
@@ -1040,6 +1362,29 @@ class FakeKubelet:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def _sync_hosts(self) -> None:
+        services = self.client.get("/api/v1/services").get("items") or []
+        entries = []
+        for svc in services:
+            ip = (svc.get("spec") or {}).get("clusterIP")
+            if ip and ip != "None":
+                entries.append((ip, svc["metadata"]["name"], svc["metadata"]["namespace"]))
+        self.hosts_entries = sorted(entries)
+        with self._lock:
+            workers = list(self._workers.values())
+        for w in workers:
+            try:
+                w.write_hosts(self.hosts_entries)
+            except OSError:
+                pass
+
+    def _hosts_loop(self) -> None:
+        while not self._stop.wait(self.hosts_refresh):
+            try:
+                self._sync_hosts()
+            except Exception:  # noqa: BLE001 - the server may be going away; try again
+                pass
 
     def _register_pid(self, pid: int) -> None:
         self._pids.add(pid)
@@ -1054,7 +1399,8 @@ class FakeKubelet:
                 "metadata": {"name": self.node_name, "labels": {"kubernetes.io/hostname": self.node_name,
                                                                 "kubernetes.io/os": "linux",
                                                                 "kubernetes.io/arch": "amd64"}},
-                "spec": {}}
+                "spec": {"taints": self.taints} if self.taints else {}}
+        node["metadata"]["labels"].update(self.labels)
         try:
             self.client.post("/api/v1/nodes", node)
         except KubeClientError as e:

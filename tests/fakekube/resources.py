@@ -94,6 +94,8 @@ def builtin_resources() -> list[ResourceType]:
             subresources={"status"}, has_generation=True),
         _rt("apps", "v1", "statefulsets", "statefulset", "StatefulSet", True, short_names=["sts"],
             categories=["all"], subresources={"status"}, has_generation=True),
+        _rt("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, short_names=["ds"], categories=["all"],
+            subresources={"status"}, has_generation=True),
         _rt("batch", "v1", "jobs", "job", "Job", True, categories=["all"], subresources={"status"},
             has_generation=True),
         _rt("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True, name_check="path"),
@@ -239,6 +241,18 @@ def _default_template_owner(obj: dict) -> None:
         default_pod_spec(tmpl.setdefault("spec", {}))
 
 
+def _default_daemonset(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("revisionHistoryLimit", 10)
+    strategy = spec.setdefault("updateStrategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        ru = strategy.setdefault("rollingUpdate", {})
+        ru.setdefault("maxUnavailable", 1)
+        ru.setdefault("maxSurge", 0)
+    _default_template_owner(obj)
+
+
 def _default_deployment(obj: dict) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("replicas", 1)
@@ -291,6 +305,7 @@ DEFAULTERS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("apps", "deployments"): _default_deployment,
     ("apps", "replicasets"): _default_template_owner,
     ("apps", "statefulsets"): _default_template_owner,
+    ("apps", "daemonsets"): _default_daemonset,
     ("batch", "jobs"): _default_template_owner,
 }
 
@@ -299,6 +314,8 @@ DEFAULTERS: dict[tuple[str, str], Callable[[dict], None]] = {
 ZERO_STATUS: dict[tuple[str, str], dict] = {
     ("apps", "replicasets"): {"replicas": 0},
     ("apps", "statefulsets"): {"replicas": 0, "availableReplicas": 0},
+    ("apps", "daemonsets"): {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                             "numberReady": 0},
     ("policy", "poddisruptionbudgets"): {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0,
                                          "expectedPods": 0},
     ("", "persistentvolumeclaims"): {"phase": "Pending"},

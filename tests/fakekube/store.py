@@ -147,6 +147,8 @@ class Store:
         self.compacted_rv = 0
         self.watches: set[Watch] = set()
         self.graceful_pod_deletion = graceful_pod_deletion
+        # first two octets of allocated Service cluster IPs (a FakeCluster uses 127.1 so kube-proxy can listen)
+        self.service_ip_prefix = "10.96"
         self._gc_wakeup = threading.Event()
         self._gc_stop = threading.Event()
         self._gc_thread: threading.Thread | None = None
@@ -594,7 +596,7 @@ class Store:
             spec["clusterIP"] = old["spec"]["clusterIP"]
         if not spec.get("clusterIP"):
             n = self.rv + 10
-            spec["clusterIP"] = f"10.96.{(n // 250) % 250}.{n % 250 + 2}"
+            spec["clusterIP"] = f"{self.service_ip_prefix}.{(n // 250) % 250}.{n % 250 + 2}"
         spec["clusterIPs"] = [spec["clusterIP"]] if spec["clusterIP"] != "None" else ["None"]
 
     # ------------------------------------------------------------------------------------------------------
