@@ -193,7 +193,9 @@ def test_kernelspec_with_template_reaches_the_configmap(controller, api):
     assert stored["spec"]["template"]["metadata"]["labels"] == {"team": "ml"}, "template labels are not pruned"
     custom.create_namespaced_custom_object(GROUP, VERSION, NS, "jupyterkernelspecs", kernelspec)
     custom.patch_namespaced_custom_object(GROUP, VERSION, NS, "jupytergateways", GW,
-                                          {"spec": {"kernels": ["python-gpu"], "defaultKernel": "python-gpu"}})
+                                          {"spec": {"kernels": ["python-gpu"], "defaultKernel": "python-gpu",
+                                                    # a GPU limit needs the gateway's consent (kernelPolicy)
+                                                    "kernelPolicy": {"maxResources": {"nvidia.com/gpu": 2}}}})
 
     def configmap():
         data = api["core"].read_namespaced_config_map(f"{GW}-kernelspecs", NS).data or {}

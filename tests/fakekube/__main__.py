@@ -71,6 +71,9 @@ def _wait_for_signal(stop_on_stdin_eof: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # A real API server stores JSON up to 10000 levels deep; the controller tests store a few hundred.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+    threading.stack_size(64 * 1024 * 1024)
     from .kubelet import FakeKubelet
     from .server import FakeKubeServer
 

@@ -1,6 +1,7 @@
 import KubernetesAPI
 import KubernetesRuntime
 import Logging
+import ServiceLifecycle
 
 /// One term of work: informers, work queues and the two controller loops, from start (or gaining the
 /// lease) until shutdown (or losing it). Each term builds fresh caches.
@@ -31,6 +32,9 @@ struct ControllerTerm: Sendable {
             gateways: gateways.store, notebooks: notebooks.store, kernelSpecs: kernelSpecs.store, kernelTemplates: templates.store,
             deployments: deployments.store, services: services.store, secrets: secrets.store, configMaps: configMaps.store,
             kernelPods: pods.store)
+
+        let undecodable = UndecodableReporter(recorder: recorder, logger: logger)
+        for informer in [gateways, notebooks, kernelSpecs, templates] { undecodable.watch(informer) }
 
         let gatewayQueue = WorkQueue<ObjectKey>(rateLimiter: configuration.rateLimiter)
         let notebookQueue = WorkQueue<ObjectKey>(rateLimiter: configuration.rateLimiter)
@@ -71,6 +75,7 @@ struct ControllerTerm: Sendable {
         let health = self.health
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await factory.run() }
+            group.addTask { try? await cancelWhenGracefulShutdown { await undecodable.run() } }
             group.addTask { try await gatewayLoop.run() }
             group.addTask { try await notebookLoop.run() }
             group.addTask {

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 
 /// The HTTP endpoints for the controller's own probes and metrics: `/healthz` (the process serves),
@@ -38,8 +39,12 @@ public enum ProbeServer {
         if endpoints.contains(.metrics) {
             router.get("metrics") { _, _ -> String in metrics.render() }
         }
+        // Probes and scrapes are tiny: a request head within 5 s, and no connection idle for more than 30 s.
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ProbeConnectionDeadline(deadline: .seconds(5))], idleTimeout: .seconds(30))
         return Application(
             router: router,
+            server: .http1(configuration: http1),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 logger.info("probe server listening", metadata: [

@@ -26,7 +26,8 @@ public struct JupyterGatewaySpec: Codable, Sendable, Hashable {
     public var clusterRole: String?
     /// `DEBUG`, `INFO` (default), `WARNING`, `ERROR` or `CRITICAL`.
     public var logLevel: String?
-    /// Gateway replicas. Default 1.
+    /// Gateway replicas. Default 1; more are clamped to 1 (with the condition `ReplicasClamped`) until
+    /// replicas can share kernels.
     public var replicas: Int?
     /// Seconds a kernel may take to start. Default 60.
     public var kernelLaunchTimeout: Int?
@@ -44,6 +45,10 @@ public struct JupyterGatewaySpec: Codable, Sendable, Hashable {
     public var service: ServiceSettings?
     /// An optional Ingress.
     public var ingress: IngressSettings?
+    /// Other namespaces whose JupyterNotebooks may use this gateway (its own namespace always may).
+    public var allowedNamespaces: AllowedNamespaces?
+    /// What JupyterKernelSpecs and JupyterKernelTemplates may put on kernel pods beyond the safe default.
+    public var kernelPolicy: KernelPolicy?
 
     /// Creates an empty spec (all defaults).
     public init() {}

@@ -4,7 +4,8 @@ import Logging
 import Synchronization
 
 /// Writes Kubernetes Events (`v1` Events) about the custom resources. The same event for the same object
-/// is written at most once per ``repeatInterval``; failures are logged, never thrown.
+/// is written at most once per ``repeatInterval``, and all events together at most 5 per second (bursts of
+/// 50); the memory behind both is bounded. Failures are logged, never thrown.
 public final class EventRecorder: Sendable {
     /// `Normal` or `Warning`.
     public enum EventType: String, Sendable {
@@ -21,7 +22,7 @@ public final class EventRecorder: Sendable {
     private let instance: String
     private let metrics: ControllerMetrics
     private let logger: Logger
-    private let recent = Mutex<[String: ContinuousClock.Instant]>([:])
+    private let budget = Mutex(EventBudget())
 
     /// Creates a recorder.
     /// - Parameters:
@@ -50,13 +51,12 @@ public final class EventRecorder: Sendable {
     public func record(_ object: KubeObject, _ type: EventType, reason: String, message: String) async {
         let dedupeKey = "\(object.uid ?? object.name)|\(type.rawValue)|\(reason)|\(message)"
         let now = ContinuousClock.now
-        let suppressed = recent.withLock { recent -> Bool in
-            if recent.count > 4096 { recent = recent.filter { now - $0.value < repeatInterval } }
-            if let last = recent[dedupeKey], now - last < repeatInterval { return true }
-            recent[dedupeKey] = now
-            return false
+        let decision = budget.withLock { $0.admit(dedupeKey, now: now, repeatInterval: repeatInterval) }
+        if decision == .rateLimited {
+            metrics.countEvent(type: type.rawValue, reason: "RateLimited")
+            logger.debug("event rate-limited", metadata: ["reason": "\(reason)", "object": "\(object.namespace ?? "")/\(object.name)"])
         }
-        guard !suppressed, let namespace = object.namespace else { return }
+        guard decision == .write, let namespace = object.namespace else { return }
         let event = Self.event(for: object, namespace: namespace, type: type, reason: reason, message: message, instance: instance)
         do {
             _ = try await client.create(.events, event, namespace: namespace)

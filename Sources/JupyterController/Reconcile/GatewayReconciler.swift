@@ -23,6 +23,10 @@ public struct GatewayReconciler: Reconciler {
         } catch {
             return try await reportInvalid(object, error: error)
         }
+        if !gateway.spec.rangeProblems.isEmpty {
+            return try await reportInvalid(
+                object, error: ControllerError.invalidSpec(gateway.spec.rangeProblems.joined(separator: "; ")))
+        }
         let withFinalizer = try await Finalizers.add(
             ControllerLabels.gatewayFinalizer, to: object, resource: JupyterResources.gateways, client: context.client)
 
@@ -100,12 +104,17 @@ public struct GatewayReconciler: Reconciler {
     /// Deletes this gateway's kernel pods (by its instance label only), then releases the finalizer.
     func finalize(_ gateway: JupyterGateway, logger: Logger) async throws -> ReconcileAction {
         guard gateway.object.finalizers.contains(ControllerLabels.gatewayFinalizer) else { return .awaitChange }
-        let remaining = try await context.kernelPods.deleteAll(
+        let pods = try await context.kernelPods.deleteAll(
             namespace: gateway.namespace, selector: ControllerLabels.kernelPodSelector(gateway: gateway.name), logger: logger)
-        if remaining > 0 {
+        switch KernelPods.finalizerDecision(pods, deletionTimestamp: gateway.object.metadata.deletionTimestamp) {
+        case .wait:
             await context.recorder.record(
-                gateway.object, .normal, reason: "DeletingKernels", message: "Deleting \(remaining) kernel pod(s) of this gateway")
+                gateway.object, .normal, reason: "DeletingKernels", message: "Deleting \(pods.total) kernel pod(s) of this gateway")
             return .requeue(after: .seconds(1))
+        case .giveUp:
+            try await KernelPods.reportLeftBehind(pods, object: gateway.object, resource: JupyterResources.gateways, context: context)
+        case .done:
+            break
         }
         try await Finalizers.remove(
             ControllerLabels.gatewayFinalizer, from: gateway.object, resource: JupyterResources.gateways, client: context.client)

@@ -13,8 +13,8 @@ public struct KernelPods: Sendable {
     }
 
     /// Deletes every pod matching `selector` in `namespace` (read from the API, not a cache).
-    /// - Returns: How many matched (including pods already terminating); 0 means none is left.
-    public func deleteAll(namespace: String, selector: String, logger: Logger) async throws -> Int {
+    /// - Returns: How many were still running (and were asked to go now) and how many were already terminating.
+    public func deleteAll(namespace: String, selector: String, logger: Logger) async throws -> KernelPodCount {
         let pods = try await client.listAll(
             .pods, namespace: namespace, options: ListOptions(labelSelector: selector), as: KubeObject.self)
         for pod in pods.items where !pod.metadata.isBeingDeleted {
@@ -25,7 +25,8 @@ public struct KernelPods: Sendable {
             } catch KubernetesError.notFound {
             }
         }
-        return pods.items.count
+        let terminating = pods.items.filter(\.metadata.isBeingDeleted).count
+        return KernelPodCount(active: pods.items.count - terminating, terminating: terminating)
     }
 
     /// Pods in a store matching a namespace and labels.

@@ -26,6 +26,9 @@ public struct NotebookReconciler: Reconciler {
         let withFinalizer = try await Finalizers.add(
             ControllerLabels.notebookFinalizer, to: object, resource: JupyterResources.notebooks, client: context.client)
 
+        let refusals = KernelPodPolicy.notebook().pod(notebook.spec.template ?? .emptyObject, path: "spec.template")
+        guard refusals.isEmpty else { return try await reportRefused(notebook, stored: withFinalizer, refusals: refusals) }
+
         let (check, connection) = try await resolveGateway(of: notebook)
         var rendering: NotebookRendering?
         var failure: (any Error)?
@@ -77,8 +80,15 @@ public struct NotebookReconciler: Reconciler {
         guard !object.metadata.isBeingDeleted else {
             return (GatewayCheck(usable: false, ready: false, reason: "GatewayTerminating", message: "JupyterGateway \(where_) is being deleted"), nil)
         }
-        guard let gateway = try? JupyterGateway(object) else {
+        guard let gateway = try? JupyterGateway(object), gateway.spec.rangeProblems.isEmpty else {
             return (GatewayCheck(usable: false, ready: false, reason: "GatewayInvalid", message: "JupyterGateway \(where_) has an invalid spec"), nil)
+        }
+        // Consent first: nothing of another namespace's gateway (not even whether its token exists) is read
+        // on the controller's authority unless that gateway allows this namespace.
+        guard try await consents(gateway, to: notebook.namespace) else {
+            return (GatewayCheck(
+                usable: false, ready: false, reason: "GatewayNotAllowed",
+                message: "JupyterGateway \(where_) does not allow notebooks of namespace \(notebook.namespace) (spec.allowedNamespaces)"), nil)
         }
         let secret = gateway.spec.authTokenSecret?.name ?? GatewayNames(gateway: gateway.name).generatedAuthSecret
         let key = gateway.spec.authTokenSecret?.resolvedKey ?? "token"
@@ -90,11 +100,24 @@ public struct NotebookReconciler: Reconciler {
         let ready = Condition.list(from: object.status)[type: "Ready"]?.isTrue ?? false
         let connection = GatewayConnection(
             name: gateway.name, namespace: namespace, url: GatewayRenderer.url(for: gateway), token: token,
-            launchTimeout: gateway.spec.kernelLaunchTimeout ?? JupyterGatewaySpec.defaultLaunchTimeout)
+            launchTimeout: gateway.spec.launchTimeoutInRange)
         let check = GatewayCheck(
             usable: true, ready: ready, reason: ready ? "GatewayReady" : "GatewayNotReady",
             message: ready ? "JupyterGateway \(where_) is ready" : "JupyterGateway \(where_) is not ready yet")
         return (check, connection)
+    }
+
+    /// Whether `gateway` allows notebooks of `namespace` (reads the Namespace's labels only for a selector).
+    func consents(_ gateway: JupyterGateway, to namespace: String) async throws -> Bool {
+        var labels: [String: String]?
+        if NamespaceConsent.needsLabels(namespace, gateway: gateway) {
+            do {
+                labels = try await context.client.get(.namespaces, name: namespace, as: KubeObject.self).labels
+            } catch KubernetesError.notFound {
+                labels = nil
+            }
+        }
+        return NamespaceConsent.allows(namespace, gateway: gateway, namespaceLabels: labels)
     }
 
     /// JupyterLab's token: the spec's, the stored one, or a new one (`nil` when disabled or from the user's Secret).
@@ -135,19 +158,47 @@ public struct NotebookReconciler: Reconciler {
     /// The work-directory claim is left alone: it is not owned by the notebook unless the spec says so.
     func finalize(_ notebook: JupyterNotebook, logger: Logger) async throws -> ReconcileAction {
         guard notebook.object.finalizers.contains(ControllerLabels.notebookFinalizer) else { return .awaitChange }
-        if let reference = notebook.spec.gateway {
-            let remaining = try await context.kernelPods.deleteAll(
+        if let reference = notebook.spec.gateway, try await mayTouchKernels(of: reference, notebook: notebook) {
+            let pods = try await context.kernelPods.deleteAll(
                 namespace: reference.namespace(defaultingTo: notebook.namespace),
                 selector: ControllerLabels.kernelPodSelector(gateway: reference.name, notebook: notebook.name), logger: logger)
-            if remaining > 0 {
+            switch KernelPods.finalizerDecision(pods, deletionTimestamp: notebook.object.metadata.deletionTimestamp) {
+            case .wait:
                 await context.recorder.record(
-                    notebook.object, .normal, reason: "DeletingKernels", message: "Shutting down \(remaining) kernel(s) of this notebook")
+                    notebook.object, .normal, reason: "DeletingKernels", message: "Shutting down \(pods.total) kernel(s) of this notebook")
                 return .requeue(after: .seconds(1))
+            case .giveUp:
+                try await KernelPods.reportLeftBehind(pods, object: notebook.object, resource: JupyterResources.notebooks, context: context)
+            case .done:
+                break
             }
         }
         try await Finalizers.remove(
             ControllerLabels.notebookFinalizer, from: notebook.object, resource: JupyterResources.notebooks, client: context.client)
         logger.info("kernels gone, finalizer removed")
+        return .awaitChange
+    }
+
+    /// Whether deleting this notebook may delete kernel pods on the referenced gateway: in the notebook's own
+    /// namespace always; in another only while that gateway exists and allows the notebook's namespace.
+    func mayTouchKernels(of reference: ObjectReference, notebook: JupyterNotebook) async throws -> Bool {
+        let namespace = reference.namespace(defaultingTo: notebook.namespace)
+        if namespace == notebook.namespace { return true }
+        guard let object = context.stores.gateways.get(namespace: namespace, name: reference.name),
+            let gateway = try? JupyterGateway(object)
+        else { return false }
+        return try await consents(gateway, to: notebook.namespace)
+    }
+
+    /// A template asking for refused fields: condition `TemplateRefused` naming them, an Event, nothing rendered.
+    func reportRefused(_ notebook: JupyterNotebook, stored: KubeObject, refusals: [String]) async throws -> ReconcileAction {
+        let message = "refused fields: " + refusals.joined(separator: ", ")
+        var builder = NotebookStatusBuilder(
+            notebook: notebook, rendering: nil, gateway: .none, gatewayURL: nil, workload: WorkloadState(deployment: nil),
+            kernels: 0, error: ControllerError.invalidSpec(message))
+        builder.templateRefusal = message
+        try await StatusWriter.write(builder.build(previous: stored.status), to: stored, resource: JupyterResources.notebooks, client: context.client)
+        await context.recorder.record(notebook.object, .warning, reason: "TemplateRefused", message: message)
         return .awaitChange
     }
 

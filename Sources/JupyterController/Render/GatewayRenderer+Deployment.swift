@@ -40,7 +40,8 @@ extension GatewayRenderer {
         var templateMetadata: KubeJSON = ["labels": KubeJSON(podLabels)]
         if let hash = configHash { templateMetadata["annotations"] = [ControllerLabels.configHashAnnotation: .string(hash)] }
         object.spec = [
-            "replicas": .int(Int64(max(0, spec.replicas ?? 1))),
+            // Replicas do not share kernels yet: more than one is clamped (condition ReplicasClamped).
+            "replicas": .int(Int64(min(1, max(0, spec.replicas ?? 1)))),
             "revisionHistoryLimit": 5,
             "selector": ["matchLabels": KubeJSON(podSelector)],
             "strategy": ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 0, "maxSurge": 1]],

@@ -40,6 +40,8 @@ public struct GatewayRendering: Sendable {
     public var missingTemplates: [String]
     /// The default kernel, when it is not among the kernelspecs offered.
     public var defaultKernelNotOffered: String?
+    /// Kernelspecs not offered because they (or their templates) set refused fields: `name: field, …`.
+    public var refusedKernelSpecs: [String] = []
     /// The gateway URL inside the cluster.
     public var url: String
     /// The Secret holding the auth token.
@@ -115,24 +117,29 @@ public struct GatewayRenderer: Sendable {
             absent.append(AbsentChild(ResourceDescriptor.ingresses, namespace: input.gateway.namespace, name: names.workload))
         }
         let defaultKernel = KernelSpecRenderer.nonEmpty(input.gateway.spec.defaultKernel) ?? JupyterGatewaySpec.builtInKernel
-        return GatewayRendering(
+        var rendering = GatewayRendering(
             children: children, absent: absent, kernelSpecNames: kernels.files.map(\.name).sorted(),
             missingKernelSpecs: kernels.missing, missingTemplates: kernels.missingTemplates,
             defaultKernelNotOffered: allowedKernels.contains(defaultKernel) ? nil : defaultKernel,
             url: Self.url(for: input.gateway), authSecretName: auth.name, authSecretKey: auth.key)
+        rendering.refusedKernelSpecs = kernels.refused
+        return rendering
     }
 
     // MARK: Kernelspecs
 
     /// The kernelspecs offered: the built-in one, or the listed JupyterKernelSpecs that exist.
-    func kernelSpecFiles() -> (files: [KernelSpecFiles], missing: [String], missingTemplates: [String]) {
+    /// A kernelspec whose fields (or whose template's) the gateway's ``KernelPodPolicy`` refuses is left out.
+    func kernelSpecFiles() -> (files: [KernelSpecFiles], missing: [String], missingTemplates: [String], refused: [String]) {
         let spec = input.gateway.spec
         let kernelImage = KernelSpecRenderer.nonEmpty(spec.kernelImage) ?? input.settings.kernelImage
         let listed = spec.kernels ?? []
-        guard !listed.isEmpty else { return ([KernelSpecRenderer.builtIn(image: kernelImage)], [], []) }
+        guard !listed.isEmpty else { return ([KernelSpecRenderer.builtIn(image: kernelImage)], [], [], []) }
+        let policy = KernelPodPolicy(spec.kernelPolicy)
         var files: [KernelSpecFiles] = []
         var missing: [String] = []
         var missingTemplates: [String] = []
+        var refused: [String] = []
         var seen: Set<String> = []
         for name in listed where seen.insert(name).inserted {
             guard let kernelSpec = input.kernelSpecs[name] else {
@@ -145,9 +152,14 @@ public struct GatewayRenderer: Sendable {
                 template = input.kernelTemplates[key]
                 if template == nil { missingTemplates.append(key.description) }
             }
+            let refusals = policy.refusals(kernelSpec: kernelSpec, template: template)
+            guard refusals.isEmpty else {
+                refused.append("\(name): " + refusals.joined(separator: ", "))
+                continue
+            }
             files.append(KernelSpecRenderer.render(kernelSpec, template: template, defaultImage: kernelImage))
         }
-        return (files, missing, missingTemplates)
+        return (files, missing, missingTemplates, refused)
     }
 
     func kernelSpecConfigMap(_ files: [KernelSpecFiles]) -> DesiredChild {

@@ -107,7 +107,8 @@ extension NotebookRenderer {
         if let gateway = input.gateway {
             // jupyter_server sends KERNEL_LAUNCH_TIMEOUT with each start and needs its request timeout to
             // exceed it by its launch pad (2 s).
-            let launch = max(1, gateway.launchTimeout)
+            // Range-checked: a launch timeout near 2^63 must not overflow here.
+            let launch = min(86_400, max(1, gateway.launchTimeout))
             env.append(.env("JUPYTER_GATEWAY_URL", gateway.url))
             env.append(.env("JUPYTER_GATEWAY_AUTH_TOKEN", secret: names.secret, key: Self.gatewayTokenKey))
             env.append(.env("JUPYTER_GATEWAY_REQUEST_TIMEOUT", "\(launch + 2).0"))

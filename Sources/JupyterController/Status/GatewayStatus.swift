@@ -38,6 +38,9 @@ public struct GatewayStatusBuilder: Sendable {
         if let kernel = rendering?.defaultKernelNotOffered {
             problems.append(("DefaultKernelNotOffered", "defaultKernel \(kernel) is not among the kernels offered"))
         }
+        if let rendering, !rendering.refusedKernelSpecs.isEmpty {
+            problems.append(("KernelSpecRefused", "refused fields in " + rendering.refusedKernelSpecs.joined(separator: "; ")))
+        }
         if let failure = workload.failure { problems.append(("DeploymentFailed", failure)) }
 
         let ready = workload.isAvailable && error == nil
@@ -57,6 +60,16 @@ public struct GatewayStatusBuilder: Sendable {
                 message: problems.isEmpty ? "all children reconciled" : problems.map(\.message).joined(separator: "; "),
                 observedGeneration: generation),
         ]
+        if let refused = rendering?.refusedKernelSpecs, !refused.isEmpty {
+            conditions.append(Condition(
+                type: "KernelSpecRefused", status: true, reason: "RefusedField",
+                message: "not offered, refused fields in " + refused.joined(separator: "; "), observedGeneration: generation))
+        }
+        if let replicas = gateway.spec.replicas, replicas > 1 {
+            conditions.append(Condition(
+                type: "ReplicasClamped", status: true, reason: "KernelsNotShared",
+                message: "spec.replicas \(replicas) clamped to 1: gateway replicas do not share kernels yet", observedGeneration: generation))
+        }
         conditions = conditions.keepingTransitionTimes(from: Condition.list(from: previous))
 
         let phase: String

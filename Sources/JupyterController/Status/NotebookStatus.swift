@@ -39,6 +39,8 @@ public struct NotebookStatusBuilder: Sendable {
     public var kernels: Int
     /// The error that stopped this reconcile, if any.
     public var error: (any Error)?
+    /// Why the notebook's `template` was refused (the fields), if it was.
+    public var templateRefusal: String?
 
     /// Creates a builder.
     public init(
@@ -75,6 +77,15 @@ public struct NotebookStatusBuilder: Sendable {
                 message: problems.isEmpty ? "all children reconciled" : problems.map(\.message).joined(separator: "; "),
                 observedGeneration: generation),
         ]
+        if gateway.reason == "GatewayNotAllowed" {
+            conditions.append(Condition(
+                type: "GatewayNotAllowed", status: true, reason: "GatewayNotAllowed", message: gateway.message,
+                observedGeneration: generation))
+        }
+        if let refusal = templateRefusal {
+            conditions.append(Condition(
+                type: "TemplateRefused", status: true, reason: "RefusedField", message: refusal, observedGeneration: generation))
+        }
         conditions = conditions.keepingTransitionTimes(from: Condition.list(from: previous))
 
         let phase: String

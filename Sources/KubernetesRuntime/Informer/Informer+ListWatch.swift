@@ -29,6 +29,13 @@ extension Informer {
                 needsList = true
                 failures += 1
                 if failures > 1 { try await Task.sleep(for: backoff(failures - 1)) }
+            } catch let error as KubernetesError where error.kind == .decoding {
+                // Watching again from the same resourceVersion would replay the same event for ever; a
+                // re-list decodes item by item, skips what it cannot read and moves past it.
+                logger.warning("a watch event could not be decoded, re-listing", metadata: ["attempt": "\(failures + 1)"])
+                needsList = true
+                failures += 1
+                try await Task.sleep(for: backoff(failures))
             } catch {
                 failures += 1
                 let delay = backoff(failures)
@@ -41,16 +48,60 @@ extension Informer {
     }
 
     /// Lists everything and replaces the store, delivering the differences; opens the sync gate.
+    ///
+    /// Items are decoded one by one: one that cannot be decoded is reported to the undecodable handlers
+    /// and skipped (its last good copy, if any, stays in the store), and everything else is listed.
     func relist() async throws {
-        let options = ListOptions(labelSelector: labelSelector, fieldSelector: fieldSelector, limit: configuration.pageSize)
-        let list = try await client.listAll(resource, namespace: namespace, options: options, as: Object.self)
+        let list = try await listAllItemwise()
+        var items = list.items
+        for bad in list.undecodable {
+            let key = ObjectKey(namespace: bad.metadata?.namespace, name: bad.metadata?.name ?? "")
+            if let previous = store.get(key) { items.append(previous) }
+            logger.warning(
+                "skipping an object that cannot be decoded",
+                metadata: [
+                    "object": "\(bad.metadata?.namespace ?? "")/\(bad.metadata?.name ?? "?")", "reason": "\(bad.reason)",
+                ])
+        }
         dispatcher.withLock { dispatcher in
-            for event in store.replace(with: list.items) { dispatcher.deliver(event) }
+            for event in store.replace(with: items) { dispatcher.deliver(event) }
         }
         lastResourceVersion.withLock { $0 = list.metadata.resourceVersion }
+        for handler in undecodableHandlers.withLock({ $0 }) {
+            for bad in list.undecodable { handler(bad) }
+        }
         logger.debug(
-            "listed", metadata: ["count": "\(list.items.count)", "resourceVersion": "\(list.metadata.resourceVersion ?? "")"])
+            "listed", metadata: ["count": "\(items.count)", "resourceVersion": "\(list.metadata.resourceVersion ?? "")"])
         synced.open()
+    }
+
+    /// Every page of the collection, decoded item by item.
+    private func listAllItemwise() async throws -> ItemwiseList<Object> {
+        var options = ListOptions(labelSelector: labelSelector, fieldSelector: fieldSelector, limit: configuration.pageSize)
+        var all: ItemwiseList<Object>?
+        while true {
+            let page: ItemwiseList<Object>
+            do {
+                let body = try await client.listPageBody(resource, namespace: namespace, options: options)
+                page = try ItemwiseList(body: body, resource: resource)
+            } catch let error as KubernetesError where error.kind == .gone && options.continueToken != nil {
+                // The continue token expired: start over without paging.
+                options.limit = nil
+                options.continueToken = nil
+                all = nil
+                continue
+            }
+            if all == nil {
+                all = page
+            } else {
+                all?.items += page.items
+                all?.undecodable += page.undecodable
+                all?.metadata = page.metadata
+            }
+            guard let token = page.metadata.continue, !token.isEmpty else { break }
+            options.continueToken = token
+        }
+        return all!
     }
 
     /// Watches from `resourceVersion` until the server ends the watch; returns the number of events.

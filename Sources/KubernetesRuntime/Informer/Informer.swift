@@ -34,6 +34,7 @@ public final class Informer<Object: KubernetesObject>: AnyInformer, Sendable {
     let dispatcher = Mutex(Dispatcher<Object>())
     private let running = Atomic<Bool>(false)
     let lastResourceVersion = Mutex<String?>(nil)
+    let undecodableHandlers = Mutex<[@Sendable (UndecodableObject) -> Void]>([])
 
     /// Creates an informer (nothing happens until it runs).
     /// - Parameters:
@@ -100,6 +101,12 @@ public final class Informer<Object: KubernetesObject>: AnyInformer, Sendable {
                 for object in store.list() { handler(.added(object)) }
             }
         }
+    }
+
+    /// Registers a handler for objects that a list returned but that cannot be decoded (they are skipped;
+    /// the handler may record an Event). It runs on the informer's task after every list that met one.
+    public func addUndecodableHandler(_ handler: @escaping @Sendable (UndecodableObject) -> Void) {
+        undecodableHandlers.withLock { $0.append(handler) }
     }
 
     /// A stream of changes, from now until the informer stops (or the stream is dropped).

@@ -1,0 +1,232 @@
+"""Issue 14 (controller side): consent across namespaces, hostile custom resources, refused kernel pod fields,
+bounded finalizers. The real controller binary against the fake API server."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from support import GROUP, VERSION, Controller, condition, core_path, cr_path, secret_value, wait_until
+
+
+def make_namespace(fake, name: str, labels: dict | None = None) -> None:
+    if fake.get(f"/api/v1/namespaces/{name}") is None:
+        fake.api.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                             "metadata": {"name": name, "labels": labels or {}}})
+
+
+def cr(kind: str, name: str, spec: dict) -> dict:
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": name}, "spec": spec}
+
+
+def deployment(fake, ns: str, name: str) -> dict | None:
+    return fake.get(f"/apis/apps/v1/namespaces/{ns}/deployments/{name}")
+
+
+def contains(obj, needle: str) -> bool:
+    return needle in json.dumps(obj)
+
+
+@pytest.fixture(scope="module")
+def controller(fake, log_dir):
+    c = Controller(fake.kubeconfig_for("controller-hostile"), log_dir, name="controller-hostile").wait_ready()
+    yield c
+    assert c.stop() == 0
+
+
+def test_cross_namespace_notebook_needs_consent(fake, controller):
+    for ns in ("team-a", "team-b"):
+        make_namespace(fake, ns)
+    fake.api.post(cr_path("jupytergateways", "team-b"), cr("JupyterGateway", "gw", {}))
+    token = wait_until(lambda: secret_value(fake.get(core_path("secrets", "team-b", "gw-auth")), "token"),
+                       message="team-b's gateway token", details=controller.process.log_tail)
+    ref = {"gateway": {"name": "gw", "namespace": "team-b"}}
+    fake.api.post(cr_path("jupyternotebooks", "team-a"), cr("JupyterNotebook", "mallory", ref))
+    wait_until(lambda: condition(fake.get(cr_path("jupyternotebooks", "team-a", "mallory")), "GatewayNotAllowed"),
+               message="GatewayNotAllowed", details=controller.process.log_tail)
+    # A kernel pod of team-b carrying the hostile notebook's name.
+    victim = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "victim-kernel", "labels": {
+        "app.kubernetes.io/component": "kernel", "elastic-jupyter.io/gateway": "gw",
+        "elastic-jupyter.io/notebook": "mallory", "kernel_id": "victim"}},
+        "spec": {"containers": [{"name": "kernel", "image": "python:3.12"}]}}
+    fake.api.post(core_path("pods", "team-b"), victim)
+    time.sleep(1)
+    for kind in ("secrets", "deployments"):
+        path = f"/api/v1/namespaces/team-a/{kind}" if kind == "secrets" else f"/apis/apps/v1/namespaces/team-a/{kind}"
+        assert not contains(fake.api.get(path)["items"], token), f"team-b's token leaked into team-a {kind}"
+    # Deleting the notebook before consent touches nothing in team-b.
+    fake.api.delete(cr_path("jupyternotebooks", "team-a", "mallory"))
+    wait_until(lambda: fake.get(cr_path("jupyternotebooks", "team-a", "mallory")) is None,
+               message="the notebook deleted", details=controller.process.log_tail)
+    pod = fake.get(core_path("pods", "team-b", "victim-kernel"))
+    assert pod is not None and not pod["metadata"].get("deletionTimestamp"), "a pod in team-b was deleted"
+
+    # Once team-b allows team-a, a notebook there works.
+    fake.api.post(cr_path("jupyternotebooks", "team-a"), cr("JupyterNotebook", "alice", ref))
+    wait_until(lambda: condition(fake.get(cr_path("jupyternotebooks", "team-a", "alice")), "GatewayNotAllowed"),
+               message="GatewayNotAllowed before consent")
+    assert fake.get(core_path("secrets", "team-a", "alice-jupyter")) is None or not contains(
+        fake.get(core_path("secrets", "team-a", "alice-jupyter")), token)
+    fake.api.merge_patch(cr_path("jupytergateways", "team-b", "gw"), {"spec": {"allowedNamespaces": {"names": ["team-a"]}}})
+    wait_until(lambda: deployment(fake, "team-a", "alice"), timeout=20, message="alice's Deployment after consent",
+               details=controller.process.log_tail)
+    secret = wait_until(lambda: fake.get(core_path("secrets", "team-a", "alice-jupyter")), message="alice's Secret")
+    assert secret_value(secret, "gateway-token") == token
+    assert condition(fake.get(cr_path("jupyternotebooks", "team-a", "alice")), "GatewayNotAllowed") is None
+
+
+def test_consent_by_namespace_label(fake, controller):
+    make_namespace(fake, "team-c", {"jupyter-tenant": "yes"})
+    make_namespace(fake, "team-d")
+    fake.api.post(cr_path("jupytergateways", "team-d"), cr("JupyterGateway", "shared", {
+        "allowedNamespaces": {"selector": {"matchLabels": {"jupyter-tenant": "yes"}}}}))
+    fake.api.post(cr_path("jupyternotebooks", "team-c"),
+                  cr("JupyterNotebook", "carol", {"gateway": {"name": "shared", "namespace": "team-d"}}))
+    wait_until(lambda: deployment(fake, "team-c", "carol"), timeout=20, message="carol's Deployment (selector consent)",
+               details=controller.process.log_tail)
+
+
+def nested(depth: int) -> dict:
+    value: dict = {"leaf": True}
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+def test_hostile_objects_do_not_stop_the_controller(fake, controller):
+    for ns in ("hostile-deep", "hostile-int", "calm"):
+        make_namespace(fake, ns)
+    deep = cr("JupyterNotebook", "deep", {"template": {"metadata": {"annotations": {"a": "b"}}, "spec": nested(600)}})
+    fake.api.post(cr_path("jupyternotebooks", "hostile-deep"), deep)
+    fake.api.post(cr_path("jupytergateways", "hostile-int"), cr("JupyterGateway", "huge", {"kernelLaunchTimeout": 9223372036854775807}))
+    fake.api.post(cr_path("jupyternotebooks", "hostile-int"), cr("JupyterNotebook", "huge-nb", {"gateway": {"name": "huge"}}))
+    started = time.monotonic()
+    fake.api.post(cr_path("jupyternotebooks", "calm"), cr("JupyterNotebook", "normal", {}))
+    wait_until(lambda: deployment(fake, "calm", "normal"), timeout=15, message="a normal notebook's Deployment",
+               details=controller.process.log_tail)
+    print(f"normal notebook's Deployment after {time.monotonic() - started:.2f}s")
+    assert controller.process.alive
+    gw = wait_until(lambda: condition(fake.get(cr_path("jupytergateways", "hostile-int", "huge")), "Degraded"),
+                    message="the huge gateway's condition")
+    assert "kernelLaunchTimeout" in gw["message"], gw
+    events = fake.api.get("/api/v1/namespaces/hostile-deep/events")["items"]
+    wait_until(lambda: any(e["reason"] == "Undecodable" and e["involvedObject"]["name"] == "deep"
+                           for e in fake.api.get("/api/v1/namespaces/hostile-deep/events")["items"]),
+               message="an Undecodable event", details=controller.process.log_tail)
+    del events
+    # Modify the deep object (a watch event the controller cannot decode), then delete the hostile objects.
+    fake.api.merge_patch(cr_path("jupyternotebooks", "hostile-deep", "deep"), {"metadata": {"labels": {"touched": "1"}}})
+    fake.api.post(cr_path("jupyternotebooks", "calm"), cr("JupyterNotebook", "after-modify", {}))
+    wait_until(lambda: deployment(fake, "calm", "after-modify"), timeout=15, message="reconciling after a bad watch event",
+               details=controller.process.log_tail)
+    fake.api.delete(cr_path("jupyternotebooks", "hostile-deep", "deep"))
+    fake.api.merge_patch(cr_path("jupytergateways", "hostile-int", "huge"), {"spec": {"kernelLaunchTimeout": 120}})
+    wait_until(lambda: deployment(fake, "hostile-int", "huge-nb"), timeout=20, message="the fixed gateway's notebook",
+               details=controller.process.log_tail)
+    env = {e["name"]: e.get("value") for e in deployment(fake, "hostile-int", "huge-nb")["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["KERNEL_LAUNCH_TIMEOUT"] == "120"
+    fake.api.post(cr_path("jupyternotebooks", "hostile-deep"), cr("JupyterNotebook", "deep", {}))
+    wait_until(lambda: deployment(fake, "hostile-deep", "deep"), timeout=20, message="a re-created notebook",
+               details=controller.process.log_tail)
+    assert controller.process.alive
+
+
+REFUSED_TEMPLATES = {
+    "hostpath": {"volumes": [{"name": "h", "hostPath": {"path": "/"}}], "containers": [{"name": "kernel"}]},
+    "hostnetwork": {"hostNetwork": True, "containers": [{"name": "kernel"}]},
+    "hostpid": {"hostPID": True, "containers": [{"name": "kernel"}]},
+    "hostusers": {"hostUsers": True, "containers": [{"name": "kernel"}]},
+    "privileged": {"containers": [{"name": "kernel", "securityContext": {"privileged": True}}]},
+    "capadd": {"containers": [{"name": "kernel", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]},
+    "runasroot": {"containers": [{"name": "kernel", "securityContext": {"runAsUser": 0}}]},
+    "runasgroup": {"securityContext": {"runAsGroup": 0}, "containers": [{"name": "kernel"}]},
+    "selinux": {"containers": [{"name": "kernel", "securityContext": {"seLinuxOptions": {"type": "spc_t"}}}]},
+    "apparmor": {"containers": [{"name": "kernel", "securityContext": {"appArmorProfile": {"type": "Unconfined"}}}]},
+    "secretvol": {"volumes": [{"name": "s", "secret": {"secretName": "gw-auth"}}], "containers": [{"name": "kernel"}]},
+    "nodename": {"nodeName": "master", "containers": [{"name": "kernel"}]},
+    "bigcpu": {"containers": [{"name": "kernel", "resources": {"limits": {"cpu": "512"}}}]},
+    "gpuenv": {"containers": [{"name": "kernel", "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}]}]},
+}
+REFUSED_FIELDS = {
+    "hostpath": "hostPath", "hostnetwork": "hostNetwork", "hostpid": "hostPID", "hostusers": "hostUsers",
+    "privileged": "privileged", "capadd": "capabilities.add", "runasroot": "runAsUser", "runasgroup": "runAsGroup",
+    "selinux": "seLinuxOptions", "apparmor": "appArmorProfile", "secretvol": "volumes[0].secret", "nodename": "nodeName",
+    "bigcpu": "limits.cpu", "gpuenv": "NVIDIA_VISIBLE_DEVICES", "local": "spec.className", "secretenv": "secretKeyRef",
+}
+
+
+def test_refused_kernel_pod_fields(fake, controller):
+    ns = "kernels"
+    make_namespace(fake, ns)
+    names = []
+    for name, pod_spec in REFUSED_TEMPLATES.items():
+        fake.api.post(cr_path("jupyterkerneltemplates", ns),
+                      cr("JupyterKernelTemplate", name, {"template": {"metadata": {}, "spec": pod_spec}}))
+        fake.api.post(cr_path("jupyterkernelspecs", ns), cr("JupyterKernelSpec", name, {"template": {"name": name}}))
+        names.append(name)
+    fake.api.post(cr_path("jupyterkernelspecs", ns), cr("JupyterKernelSpec", "local", {
+        "className": "enterprise_gateway.services.processproxies.processproxy.LocalProcessProxy",
+        "command": ["bash", "-c", "id"]}))
+    fake.api.post(cr_path("jupyterkernelspecs", ns), cr("JupyterKernelSpec", "secretenv", {
+        "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "gw-auth", "key": "token"}}}]}))
+    fake.api.post(cr_path("jupyterkerneltemplates", ns), cr("JupyterKernelTemplate", "fine", {"template": {"spec": {
+        "nodeSelector": {"gpu": "yes"}, "tolerations": [{"key": "gpu", "operator": "Exists"}],
+        "containers": [{"name": "kernel", "resources": {"limits": {"cpu": "2", "memory": "4Gi"}},
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}]}}}))
+    fake.api.post(cr_path("jupyterkernelspecs", ns), cr("JupyterKernelSpec", "fine", {"template": {"name": "fine"}}))
+    names += ["local", "secretenv", "fine"]
+    fake.api.post(cr_path("jupytergateways", ns), cr("JupyterGateway", "gw", {"kernels": names, "defaultKernel": "fine"}))
+
+    def refused():
+        c = condition(fake.get(cr_path("jupytergateways", ns, "gw")), "KernelSpecRefused")
+        return c if c and all(f"{n}:" in c["message"] for n in REFUSED_FIELDS) else None
+
+    c = wait_until(refused, timeout=20, message="KernelSpecRefused naming every kernelspec", details=controller.process.log_tail)
+    for name, field in REFUSED_FIELDS.items():
+        part = c["message"].split(f"{name}:", 1)[1]
+        assert field in part.split(";")[0], (name, field, c["message"])
+    cm = wait_until(lambda: fake.get(core_path("configmaps", ns, "gw-kernelspecs")), message="the kernelspec ConfigMap")
+    assert sorted(k.split(".")[0] for k in cm["data"]) == ["fine", "fine"], cm["data"].keys()
+    for bad in ("hostPath", "hostNetwork", "privileged", "SYS_ADMIN", "spc_t", "Unconfined", "NVIDIA_VISIBLE_DEVICES",
+                "LocalProcessProxy", "secretKeyRef"):
+        assert bad not in json.dumps(cm["data"]), bad
+    gw = fake.get(cr_path("jupytergateways", ns, "gw"))
+    assert gw["status"]["kernelSpecs"] == ["fine"]
+
+
+def test_notebook_template_refused(fake, controller):
+    ns = "nb-templates"
+    make_namespace(fake, ns)
+    fake.api.post(cr_path("jupyternotebooks", ns), cr("JupyterNotebook", "root", {"template": {"spec": {
+        "serviceAccountName": "controller", "containers": [{"name": "notebook", "securityContext": {"privileged": True}}]}}}))
+    c = wait_until(lambda: condition(fake.get(cr_path("jupyternotebooks", ns, "root")), "TemplateRefused"),
+                   message="TemplateRefused", details=controller.process.log_tail)
+    assert "serviceAccountName" in c["message"] and "privileged" in c["message"], c
+    assert deployment(fake, ns, "root") is None
+
+
+def test_replicas_clamped(fake, controller):
+    ns = "replicas"
+    make_namespace(fake, ns)
+    fake.api.post(cr_path("jupytergateways", ns), cr("JupyterGateway", "two", {"replicas": 2}))
+    d = wait_until(lambda: deployment(fake, ns, "two"), message="the gateway Deployment", details=controller.process.log_tail)
+    assert d["spec"]["replicas"] == 1
+    wait_until(lambda: condition(fake.get(cr_path("jupytergateways", ns, "two")), "ReplicasClamped"), message="ReplicasClamped")
+
+
+def test_probe_server_closes_slow_headers(controller):
+    import socket
+    s = socket.create_connection(("127.0.0.1", controller.health_port), timeout=15)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    started = time.monotonic()
+    s.settimeout(15)
+    try:
+        data = s.recv(100)
+    except OSError:
+        data = b""
+    elapsed = time.monotonic() - started
+    s.close()
+    assert data == b"" and elapsed < 12, (data, elapsed)
+    assert controller.http(controller.health_port, "/healthz")[0] == 200
