@@ -230,3 +230,58 @@ def test_probe_server_closes_slow_headers(controller):
     s.close()
     assert data == b"" and elapsed < 12, (data, elapsed)
     assert controller.http(controller.health_port, "/healthz")[0] == 200
+
+
+def test_every_request_is_allowed_by_the_cluster_role(fake, controller):
+    """Runs last in this module: every API request the controller made is allowed by deploy/controller's
+    ClusterRole, and every permission that role grants was used here, or is granted on to gateways by the Role
+    the controller renders (RBAC forbids granting what one does not hold), or is a finalizers subresource
+    (OwnerReferencesPermissionEnforcement, which the fake does not run)."""
+    import yaml
+    from support import REPO_ROOT, request_permission
+    make_namespace(fake, "rbac")
+    fake.api.post(cr_path("jupytergateways", "rbac"), cr("JupyterGateway", "gw", {"ingress": {"host": "gw.example"}}))
+    fake.api.post(cr_path("jupyternotebooks", "rbac"), cr("JupyterNotebook", "nb", {"gateway": {"name": "gw"}}))
+    wait_until(lambda: fake.get("/apis/networking.k8s.io/v1/namespaces/rbac/ingresses/gw"), message="the Ingress",
+               details=controller.process.log_tail)
+    wait_until(lambda: deployment(fake, "rbac", "nb"), message="the notebook", details=controller.process.log_tail)
+    # Drift in every kind of child is repaired with an update.
+    children = [core_path("configmaps", "rbac", "gw-kernelspecs"), core_path("services", "rbac", "gw"),
+                core_path("serviceaccounts", "rbac", "gw"), core_path("secrets", "rbac", "gw-auth"),
+                core_path("persistentvolumeclaims", "rbac", "nb-work"),
+                core_path("networkpolicies", "rbac", "gw-kernels", group="networking.k8s.io/v1"),
+                core_path("ingresses", "rbac", "gw", group="networking.k8s.io/v1"),
+                core_path("roles", "rbac", "gw", group="rbac.authorization.k8s.io/v1"),
+                core_path("rolebindings", "rbac", "gw", group="rbac.authorization.k8s.io/v1"),
+                core_path("deployments", "rbac", "gw", group="apps/v1")]
+    for path in children:
+        fake.api.merge_patch(path, {"metadata": {"labels": {"app.kubernetes.io/managed-by": "tampered"}}})
+    for path in children:
+        wait_until(lambda: fake.get(path)["metadata"]["labels"]["app.kubernetes.io/managed-by"] != "tampered", timeout=40,
+                   message=f"drift repaired in {path}", details=controller.process.log_tail)
+    gateway_role = fake.get(core_path("roles", "rbac", "gw", group="rbac.authorization.k8s.io/v1"))
+    # The Ingress removed (delete), a kernel pod deleted with its gateway.
+    fake.api.merge_patch(cr_path("jupytergateways", "rbac", "gw"), {"spec": {"ingress": None}})
+    wait_until(lambda: fake.get("/apis/networking.k8s.io/v1/namespaces/rbac/ingresses/gw") is None,
+               message="the Ingress removed", details=controller.process.log_tail)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "k1", "labels": {
+        "app.kubernetes.io/component": "kernel", "elastic-jupyter.io/gateway": "gw", "kernel_id": "k1"}},
+        "spec": {"containers": [{"name": "kernel", "image": "python:3.12"}]}}
+    fake.api.post(core_path("pods", "rbac"), pod)
+    fake.api.delete(cr_path("jupyternotebooks", "rbac", "nb"))
+    fake.api.delete(cr_path("jupytergateways", "rbac", "gw"))
+    wait_until(lambda: fake.get(cr_path("jupytergateways", "rbac", "gw")) is None, timeout=40, message="the gateway finalized",
+               details=controller.process.log_tail)
+
+    role = yaml.safe_load((REPO_ROOT / "deploy" / "controller" / "clusterrole.yaml").read_text())
+    granted = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    used = {request_permission(r["method"], r["path"].split("?")[0], r["watch"])
+            for r in fake.requests() if r["user"] == "controller-hostile" and "/_fake/" not in r["path"]}
+    used = {u for u in used if u[1] != "leases"}  # the leader-election Role (test_resilience)
+    granted_on = {(g, r, v) for rule in gateway_role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+                  for v in rule["verbs"]}
+    finalizers = {p for p in granted if p[1].endswith("/finalizers")}
+    assert used <= granted, f"requests the ClusterRole does not allow: {sorted(used - granted)}"
+    assert granted_on <= granted, f"the gateway Role grants what the controller does not hold: {sorted(granted_on - granted)}"
+    unused = granted - used - granted_on - finalizers
+    assert not unused, f"granted but never used: {sorted(unused)}"
