@@ -52,6 +52,12 @@ struct GatewayCommand: AsyncParsableCommand {
     var clientQueueSize: String?
     @Option(name: .customLong("offline-buffer-size"), help: "Offline buffer in messages (EJ_OFFLINE_BUFFER_SIZE).")
     var offlineBufferSize: String?
+    @Option(name: .customLong("memory-budget"), help: "Bytes all client queues and buffers may hold (EJ_MEMORY_BUDGET).")
+    var memoryBudget: String?
+    @Option(name: .customLong("kernel-memory-share"), help: "Bytes one kernel's queues and buffers may hold (EJ_KERNEL_MEMORY_SHARE).")
+    var kernelMemoryShare: String?
+    @Option(name: .customLong("max-kernel-message-size"), help: "Largest kernel message in bytes (EJ_MAX_KERNEL_MESSAGE_SIZE).")
+    var maxKernelMessageSize: String?
     @Option(name: .customLong("max-message-size"), help: "Largest WebSocket message in bytes (EJ_MAX_MESSAGE_SIZE).")
     var maxMessageSize: String?
     @Option(name: .customLong("max-body-size"), help: "Largest request body in bytes (EJ_MAX_BODY_SIZE).") var maxBodySize: String?
@@ -117,6 +123,10 @@ struct GatewayCommand: AsyncParsableCommand {
             ("kernel-memory-limit", kernelMemoryLimit), ("allow-local-kernels", allowLocalKernels.map { String($0) }),
         ]
         for (key, value) in pairs + kernelPods { if let value { flags[key] = value } }
+        let memory: [(String, String?)] = [
+            ("memory-budget", memoryBudget), ("kernel-memory-share", kernelMemoryShare), ("max-kernel-message-size", maxKernelMessageSize),
+        ]
+        for (key, value) in memory { if let value { flags[key] = value } }
         if !kernelspecsDirs.isEmpty { flags["kernelspecs-dir"] = kernelspecsDirs.joined(separator: ":") }
         return flags
     }

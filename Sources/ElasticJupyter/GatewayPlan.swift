@@ -77,6 +77,9 @@ struct GatewayPlan {
             autoRestart: try resolved.bool("auto-restart"),
             offlineBufferMessages: max(1, offline),
             clientQueueMessages: max(1, queue),
+            memoryBudgetBytes: try resolved.bytes("memory-budget", in: (1 << 20)...(1 << 40)),
+            kernelMemoryShareBytes: try resolved.bytes("kernel-memory-share", in: (1 << 20)...(1 << 40)),
+            maxKernelMessageBytes: try resolved.bytes("max-kernel-message-size", in: 0...(1 << 31)),
             limits: KernelLimits(
                 maxKernels: max(0, try resolved.int("max-kernels")),
                 maxKernelsPerUser: max(0, try resolved.int("max-kernels-per-user")),

@@ -54,9 +54,15 @@ struct GatewaySetting: Sendable {
         .init(key: "expose-headers", flag: "--expose-headers", environment: ["EG_EXPOSE_HEADERS"], defaultValue: "", meaning: "`Access-Control-Expose-Headers`."),
         .init(key: "max-age", flag: "--max-age", environment: ["EG_MAX_AGE"], defaultValue: "", meaning: "`Access-Control-Max-Age`."),
         .init(key: "client-queue-size", flag: "--client-queue-size", environment: ["EJ_CLIENT_QUEUE_SIZE"], defaultValue: "20000",
-              meaning: "Messages queued for one WebSocket client before it is disconnected as too slow (also bounded to 256 MiB)."),
+              meaning: "Messages queued for one WebSocket client before it is disconnected as too slow (also bounded to 32 MiB and by the kernel's memory share)."),
         .init(key: "offline-buffer-size", flag: "--offline-buffer-size", environment: ["EJ_OFFLINE_BUFFER_SIZE"], defaultValue: "10000",
-              meaning: "Messages kept while no client is attached (also bounded to 64 MiB); oldest output dropped first, never `status`."),
+              meaning: "Messages kept while no client is attached (also bounded to 32 MiB and by the kernel's memory share); oldest output dropped first, never `status`."),
+        .init(key: "memory-budget", flag: "--memory-budget", environment: ["EJ_MEMORY_BUDGET"], defaultValue: "201326592",
+              meaning: "Bytes all client send queues, offline buffers and held messages may hold together (192 MiB; README \"Memory\" has the arithmetic for deploy/gateway's 512 Mi). A client whose message it refuses is disconnected as too slow."),
+        .init(key: "kernel-memory-share", flag: "--kernel-memory-share", environment: ["EJ_KERNEL_MEMORY_SHARE"], defaultValue: "67108864",
+              meaning: "Bytes of `--memory-budget` one kernel's clients and buffers may hold together (64 MiB)."),
+        .init(key: "max-kernel-message-size", flag: "--max-kernel-message-size", environment: ["EJ_MAX_KERNEL_MESSAGE_SIZE"], defaultValue: "33554432",
+              meaning: "Largest message part accepted from a kernel, in bytes (32 MiB; ZeroMQ's `ZMQ_MAXMSGSIZE`): a larger one is dropped unread, the kernel's clients get a stderr notice naming the limit and the gateway reconnects to the kernel. 0 = no limit."),
         .init(key: "max-message-size", flag: "--max-message-size", environment: ["EJ_MAX_MESSAGE_SIZE"], defaultValue: "10485760",
               meaning: "Largest WebSocket message a client may send, in bytes (10 MiB, as jupyter_server's tornado)."),
         .init(key: "max-body-size", flag: "--max-body-size", environment: ["EJ_MAX_BODY_SIZE"], defaultValue: "1048576",
@@ -187,6 +193,15 @@ struct SettingsResolver {
 
     /// One year: the largest number of seconds a setting accepts (as ``Seconds/largestAccepted``).
     static let largestSeconds: Double = 31_536_000
+
+    /// A number of bytes within `range`.
+    func bytes(_ key: String, in range: ClosedRange<Int>) throws -> Int {
+        let number = try int(key)
+        guard range.contains(number) else {
+            throw SettingsError.invalid(key: key, value: String(number), expected: "a number of bytes from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
 
     func bool(_ key: String) throws -> Bool {
         switch string(key).lowercased() {

@@ -22,6 +22,8 @@ struct OpenRequest: Sendable {
     let bind: Bool
     let options: ZMQSocketOptions
     let onMessage: @Sendable ([ZMQFrame]) -> Void
+    /// Called (on the reactor thread) when libzmq drops the socket's connection for good; see ``ConnectionWatch``.
+    var onDropped: (@Sendable () -> Void)? = nil
     /// Told once whether the socket exists.
     let reply: @Sendable (Result<Void, any Error>) -> Void
 }

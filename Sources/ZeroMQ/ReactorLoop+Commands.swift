@@ -53,6 +53,10 @@ extension ReactorLoop {
                 id: request.id, type: request.type, handle: handle, notifyFD: notifyFD,
                 onMessage: request.onMessage)
             sockets[request.id] = entry
+            if let onDropped = request.onDropped, !request.bind {
+                entry.onDropped = onDropped
+                watchConnection(of: entry)
+            }
             pollSetDirty = true
             markForAttention(entry)
             mailbox.socketCount.add(1, ordering: .relaxed)

@@ -47,7 +47,13 @@ extension ReactorLoop {
                 break  // EAGAIN: drained.
             }
             entry.incoming.append(copyFrame())
-            if zmq_msg_more(message) == 0 {
+            let more = zmq_msg_more(message) != 0
+            if zmq_msg_size(message) >= Self.largeFrame {
+                // A large frame is copied out: give libzmq's buffer back now, not after the whole batch.
+                zmq_msg_close(message)
+                zmq_msg_init(message)
+            }
+            if !more {
                 let frames = entry.incoming
                 entry.incoming = []
                 entry.onMessage(frames)
@@ -58,6 +64,9 @@ extension ReactorLoop {
         zmq_msg_close(message)
         zmq_msg_init(message)
     }
+
+    /// Frames at least this large are released from libzmq as soon as they are copied.
+    static let largeFrame = 64 * 1024
 
     /// Copies the current frame out of the receive buffer (the only copy on the receive path).
     private func copyFrame() -> ZMQFrame {

@@ -38,6 +38,8 @@ final class ReactorLoop: @unchecked Sendable {
     var attention: [SocketEntry] = []
     private var attentionSpare: [SocketEntry] = []
     var running = true
+    /// Connections watched for being dropped for good (see ``ConnectionWatch``).
+    var watch = ConnectionWatch()
     /// The one receive buffer, reused for every frame.
     let message: UnsafeMutablePointer<zmq_msg_t>
 
@@ -57,7 +59,7 @@ final class ReactorLoop: @unchecked Sendable {
     func run() {
         while running {
             if pollSetDirty { rebuildPollSet() }
-            let timeout = attention.isEmpty ? -1 : 0
+            let timeout = attention.isEmpty ? watch.pollTimeout(now: .now) : 0
             let ready = pollItems.withUnsafeMutableBufferPointer {
                 zmq_poll($0.baseAddress, Int32($0.count), timeout)
             }
@@ -79,6 +81,7 @@ final class ReactorLoop: @unchecked Sendable {
                 runCommands(mailbox.takeAll())
                 serviceAttention()
             }
+            if !watch.deadlines.isEmpty { reportDroppedConnections() }
         }
         closeAllSockets()
         mailbox.wake.close()
@@ -123,20 +126,24 @@ final class ReactorLoop: @unchecked Sendable {
         attentionSpare.removeAll(keepingCapacity: true)
     }
 
-    /// Closes one socket; unknown ids are ignored.
+    /// Closes one socket (and its monitor); unknown ids are ignored.
     func closeSocket(_ id: ZMQSocketID) {
         guard let entry = sockets.removeValue(forKey: id) else { return }
         entry.close()
         pollSetDirty = true
         mailbox.socketCount.subtract(1, ordering: .relaxed)
+        if let monitor = watch.forget(id), let monitorEntry = sockets.removeValue(forKey: monitor) {
+            monitorEntry.close()  // monitor sockets are not counted
+        }
     }
 
     /// Closes every socket (shutdown or context termination).
     func closeAllSockets() {
         guard !sockets.isEmpty else { return }
         for entry in sockets.values { entry.close() }
-        mailbox.socketCount.subtract(sockets.count, ordering: .relaxed)
+        mailbox.socketCount.subtract(sockets.count - watch.monitors.count, ordering: .relaxed)
         sockets.removeAll()
+        watch = ConnectionWatch()
         pollSetDirty = true
     }
 }

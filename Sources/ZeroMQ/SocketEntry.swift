@@ -10,6 +10,8 @@ final class SocketEntry {
     /// The socket's notification descriptor (`ZMQ_FD`), polled instead of the socket itself.
     let notifyFD: Int32
     let onMessage: @Sendable ([ZMQFrame]) -> Void
+    /// Called when libzmq drops the connection for good (watched sockets only).
+    var onDropped: (@Sendable () -> Void)?
     /// Messages waiting until libzmq accepts them.
     var outbox = Outbox()
     /// Frames of a multipart message still being received.

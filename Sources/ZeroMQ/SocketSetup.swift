@@ -39,6 +39,12 @@ enum SocketSetup {
         if let interval = options.reconnectInterval {
             try setInt(socket, ZMQ_RECONNECT_IVL, interval, "ZMQ_RECONNECT_IVL")
         }
+        if let limit = options.maxMessageSize {
+            var value = limit
+            if zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &value, MemoryLayout<Int64>.size) != 0 {
+                throw ZMQError.last("zmq_setsockopt(ZMQ_MAXMSGSIZE)")
+            }
+        }
         if let identity = options.identity {
             try setBytes(socket, ZMQ_ROUTING_ID, identity, "ZMQ_ROUTING_ID")
         }

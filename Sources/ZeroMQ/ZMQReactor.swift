@@ -58,11 +58,17 @@ public final class ZMQReactor: Sendable {
     ///
     /// Returns once the socket exists. Throws ``ZMQError`` on failure (e.g. a malformed endpoint,
     /// an address in use, or a reactor that was shut down).
+    ///
+    /// - Parameter onDropped: For connecting sockets: called on the reactor thread when libzmq drops the
+    ///   connection for good instead of re-establishing it, e.g. after the peer sent a message larger than
+    ///   ``ZMQSocketOptions/maxMessageSize`` (a protocol error). The socket stays open but unconnected: close it
+    ///   and open a new one.
     public func open(
         _ type: ZMQSocketType,
         endpoint: String,
         bind: Bool = false,
         options: ZMQSocketOptions = .init(),
+        onDropped: (@Sendable () -> Void)? = nil,
         onMessage: @escaping @Sendable ([ZMQFrame]) -> Void
     ) async throws -> ZMQSocketID {
         guard let mailbox else { throw ZMQError.terminated("open(\(endpoint))") }
@@ -70,7 +76,7 @@ public final class ZMQReactor: Sendable {
         try await withCheckedThrowingContinuation { (reply: CheckedContinuation<Void, any Error>) in
             let request = OpenRequest(
                 id: id, type: type, endpoint: endpoint, bind: bind, options: options,
-                onMessage: onMessage, reply: { reply.resume(with: $0) })
+                onMessage: onMessage, onDropped: onDropped, reply: { reply.resume(with: $0) })
             if !mailbox.post(.open(request)) {
                 reply.resume(throwing: ZMQError.terminated("open(\(endpoint))"))
             }
@@ -80,20 +86,23 @@ public final class ZMQReactor: Sendable {
 
     /// Opens and connects a socket without waiting for the reactor thread: messages sent to the returned id
     /// right away are queued after the open, so none is lost. For sockets opened on demand on a hot path.
-    /// - Parameter onFailure: Called (on the reactor thread) if the socket could not be made.
+    /// - Parameters:
+    ///   - onFailure: Called (on the reactor thread) if the socket could not be made.
+    ///   - onDropped: As for ``open(_:endpoint:bind:options:onDropped:onMessage:)``.
     /// - Returns: The socket's id; nil if the reactor was shut down.
     public func openWithoutWaiting(
         _ type: ZMQSocketType,
         endpoint: String,
         options: ZMQSocketOptions = .init(),
         onFailure: @escaping @Sendable (any Error) -> Void = { _ in },
+        onDropped: (@Sendable () -> Void)? = nil,
         onMessage: @escaping @Sendable ([ZMQFrame]) -> Void
     ) -> ZMQSocketID? {
         guard let mailbox else { return nil }
         let id = ZMQSocketID.next()
         let request = OpenRequest(
             id: id, type: type, endpoint: endpoint, bind: false, options: options, onMessage: onMessage,
-            reply: { result in if case .failure(let error) = result { onFailure(error) } })
+            onDropped: onDropped, reply: { result in if case .failure(let error) = result { onFailure(error) } })
         return mailbox.post(.open(request)) ? id : nil
     }
 

@@ -28,6 +28,9 @@ public struct ZMQSocketOptions: Sendable, Hashable {
     /// refused or lost connection (libzmq adds a random part of up to the same length). `nil` keeps libzmq's
     /// 100 ms, which a kernel that binds its ports while the gateway is already connecting pays on every start.
     public var reconnectInterval: Int32? = nil
+    /// `ZMQ_MAXMSGSIZE` in bytes: a peer sending a larger message part is disconnected (a protocol error) before
+    /// the part is allocated. `nil` = no limit. Watch for the drop with `onDropped` of ``ZMQReactor/open(_:endpoint:bind:options:onDropped:onMessage:)``.
+    public var maxMessageSize: Int64? = nil
 
     /// Creates socket options; every parameter has the gateway's default.
     public init(

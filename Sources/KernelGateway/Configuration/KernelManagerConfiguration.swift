@@ -26,6 +26,14 @@ public struct KernelManagerConfiguration: Sendable {
     public var clientQueueMessages: Int
     /// Bytes queued for one WebSocket client before it is disconnected as too slow.
     public var clientQueueBytes: Int
+    /// Bytes all kernels' client queues, offline buffers and held messages may hold together (the gateway's
+    /// ``MemoryBudget``).
+    public var memoryBudgetBytes: Int
+    /// Bytes one kernel's client queues, offline buffers and held messages may hold together.
+    public var kernelMemoryShareBytes: Int
+    /// Largest message part accepted from a kernel (`ZMQ_MAXMSGSIZE`); a larger one makes ZeroMQ drop the
+    /// connection, the gateway tells the kernel's clients and reconnects. 0 = no limit.
+    public var maxKernelMessageBytes: Int
     /// Interval of the gateway's own heartbeat probe of each kernel.
     public var heartbeatInterval: Duration
     /// Kernel count limits and user lists.
@@ -43,9 +51,12 @@ public struct KernelManagerConfiguration: Sendable {
         maxRestartAttempts: Int = 5,
         shutdownGracePeriod: Duration = .seconds(3),
         offlineBufferMessages: Int = 10_000,
-        offlineBufferBytes: Int = 64 << 20,
+        offlineBufferBytes: Int = 32 << 20,
         clientQueueMessages: Int = 20_000,
-        clientQueueBytes: Int = 256 << 20,
+        clientQueueBytes: Int = 32 << 20,
+        memoryBudgetBytes: Int = 192 << 20,
+        kernelMemoryShareBytes: Int = 64 << 20,
+        maxKernelMessageBytes: Int = 32 << 20,
         heartbeatInterval: Duration = .seconds(5),
         limits: KernelLimits = .init()
     ) {
@@ -62,6 +73,9 @@ public struct KernelManagerConfiguration: Sendable {
         self.offlineBufferBytes = offlineBufferBytes
         self.clientQueueMessages = clientQueueMessages
         self.clientQueueBytes = clientQueueBytes
+        self.memoryBudgetBytes = memoryBudgetBytes
+        self.kernelMemoryShareBytes = kernelMemoryShareBytes
+        self.maxKernelMessageBytes = maxKernelMessageBytes
         self.heartbeatInterval = heartbeatInterval
         self.limits = limits
     }

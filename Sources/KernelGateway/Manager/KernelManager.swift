@@ -22,6 +22,8 @@ public actor KernelManager: Service {
     private var ready = false
     /// The provisioner kinds this gateway can launch: kernelspecs of other kinds are not listed.
     public nonisolated let availableProvisioners: Set<ProvisionerKind>
+    /// The ceiling on memory held for kernels and their clients (see ``MemoryBudget``).
+    public nonisolated let memory: MemoryBudget
 
     /// Creates a manager.
     public init(catalog: KernelSpecCatalog, provisioner: any Provisioner, configuration: KernelManagerConfiguration,
@@ -34,6 +36,7 @@ public actor KernelManager: Service {
         self.reactor = reactor
         self.logger = logger
         self.now = now
+        self.memory = MemoryBudget(total: configuration.memoryBudgetBytes, kernelShare: configuration.kernelMemoryShareBytes)
         (jobs, jobContinuation) = AsyncStream.makeStream()
     }
 
@@ -206,7 +209,7 @@ public actor KernelManager: Service {
             do {
                 connection = try KernelConnection(
                     kernelID: kernel.id, info: provisioned.connectionInfo, reactor: reactor, configuration: configuration,
-                    logger: logger,
+                    logger: logger, memory: memory.account(kernelID: kernel.id),
                     onClientMessage: { [now] peek in kernel.recordClientMessage(peek: peek, now: now()) },
                     onKernelMessage: { [now] channel, peek, parentType in
                         kernel.recordKernelMessage(channel: channel, peek: peek, parentType: parentType, now: now())

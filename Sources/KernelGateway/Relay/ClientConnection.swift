@@ -6,8 +6,9 @@ import Synchronization
 /// and a bounded send queue.
 ///
 /// The slow-client rule: messages for a client wait in its own queue, bounded by a message count and a
-/// byte total. A client whose queue overflows is disconnected with a close reason; the kernel and the
-/// other clients never wait for it.
+/// byte total, and charged to its kernel's ``MemoryAccount`` (the gateway's ``MemoryBudget``). A client whose
+/// queue overflows, or whose next message the budget refuses, is disconnected with a close reason ("Client too
+/// slow…"); the kernel and the other clients never wait for it.
 public final class ClientConnection: Sendable {
     /// The client's `session_id` (from the WebSocket URL, or generated).
     public let sessionID: String
@@ -21,6 +22,8 @@ public final class ClientConnection: Sendable {
         var queuedBytes = 0
         var waiter: CheckedContinuation<ChannelMessage?, Never>?
         var closeReason: String?
+        /// Where queued bytes are charged (set when the client is attached to a kernel).
+        var account: MemoryAccount?
     }
 
     /// Creates a client with its queue limits.
@@ -31,7 +34,24 @@ public final class ClientConnection: Sendable {
         self.state = Mutex(State())
     }
 
-    /// Queues a message for the client. Returns false (and closes the client) when the queue overflows.
+    deinit {
+        state.withLock { state in
+            state.account?.release(state.queuedBytes)
+            state.queuedBytes = 0
+        }
+    }
+
+    /// Charges this client's queue to `account` (called when it is attached to a kernel, before anything is
+    /// queued; a client that already holds messages or an account keeps its accounting as it is).
+    func charge(to account: MemoryAccount) {
+        state.withLock { state in
+            guard state.account == nil, state.queuedBytes == 0 else { return }
+            state.account = account
+        }
+    }
+
+    /// Queues a message for the client. Returns false (and closes the client) when the queue overflows or the
+    /// memory budget refuses the message.
     @discardableResult
     public func enqueue(_ message: ChannelMessage) -> Bool {
         let size = message.parts.byteCount
@@ -44,8 +64,12 @@ public final class ClientConnection: Sendable {
             }
             if state.queue.count + 1 > limits.messages || state.queuedBytes + size > limits.bytes {
                 state.closeReason = "Client too slow: its send queue exceeded \(limits.messages) messages or \(limits.bytes) bytes"
-                state.queue.removeAll()
-                state.queuedBytes = 0
+                Self.drop(&state)
+                return .overflow(nil)
+            }
+            if let account = state.account, !account.charge(size) {
+                state.closeReason = "Client too slow: the gateway's memory budget for this kernel is used up (\(state.queuedBytes) bytes queued for this client)"
+                Self.drop(&state)
                 return .overflow(nil)
             }
             state.queue.append(message)
@@ -60,12 +84,19 @@ public final class ClientConnection: Sendable {
         }
     }
 
+    private static func drop(_ state: inout State) {
+        state.account?.release(state.queuedBytes)
+        state.queue.removeAll()
+        state.queuedBytes = 0
+    }
+
     /// The next message to send; nil once the client is closed (see `closeReason`).
     public func next() async -> ChannelMessage? {
         enum Immediate { case message(ChannelMessage), closed, wait }
         let immediate: Immediate = state.withLock { state in
             if let message = state.queue.popFirst() {
                 state.queuedBytes -= message.parts.byteCount
+                state.account?.release(message.parts.byteCount)
                 return .message(message)
             }
             return state.closeReason != nil ? .closed : .wait
@@ -79,6 +110,7 @@ public final class ClientConnection: Sendable {
             let resumeNow: ChannelMessage?? = state.withLock { state in
                 if let message = state.queue.popFirst() {
                     state.queuedBytes -= message.parts.byteCount
+                    state.account?.release(message.parts.byteCount)
                     return .some(message)
                 }
                 if state.closeReason != nil { return .some(nil) }

@@ -26,8 +26,10 @@ public final class KernelConnection: Sendable {
     let onKernelMessage: @Sendable (KernelChannel, MessagePeek, String?) -> Void
     /// Called for every message a client sends (activity tracking).
     let onClientMessage: @Sendable (MessagePeek) -> Void
-    private let sockets: Mutex<Sockets?> = Mutex(nil)
-    private let routing: Mutex<Routing> = Mutex(Routing())
+    /// Where client queues, offline buffers and held messages of this kernel are charged.
+    let memory: MemoryAccount
+    let sockets: Mutex<Sockets?> = Mutex(nil)
+    let routing: Mutex<Routing> = Mutex(Routing())
 
     struct Sockets {
         var shell: ZMQSocketID
@@ -54,6 +56,10 @@ public final class KernelConnection: Sendable {
         /// While the kernel restarts: what clients send, held back until the new process is ready (a request
         /// it answered before its iopub subscription was live would lose its output).
         var held: Deque<ChannelMessage>? = nil
+        var heldBytes = 0
+        /// The header of the last `execute_request` a client sent: the parent of the gateway's own notices (so
+        /// that they appear in that cell).
+        var lastExecuteHeader: [UInt8]? = nil
         /// Request msg_id → session id of the client that sent it (bounded, oldest forgotten first).
         var requesters: [String: String] = [:]
         var requesterOrder: Deque<String> = []
@@ -71,11 +77,13 @@ public final class KernelConnection: Sendable {
     static let maxRememberedRequests = 4096
 
     /// Creates the connection (no sockets yet: see `connect()`).
+    /// - Parameter memory: Where this kernel's queues and buffers are charged; nil = unlimited.
     public init(kernelID: String, info: ConnectionInfo, reactor: ZMQReactor, configuration: KernelManagerConfiguration,
-                logger: Logger,
+                logger: Logger, memory: MemoryAccount? = nil,
                 onClientMessage: @escaping @Sendable (MessagePeek) -> Void = { _ in },
                 onKernelMessage: @escaping @Sendable (KernelChannel, MessagePeek, String?) -> Void) throws(GatewayError) {
         self.kernelID = kernelID
+        self.memory = memory ?? .unlimited(kernelID: kernelID)
         self.currentInfo = Mutex(info)
         self.reactor = reactor
         self.configuration = configuration
@@ -86,6 +94,13 @@ public final class KernelConnection: Sendable {
             self.signer = try MessageSigner(key: Array(info.key.utf8), scheme: info.signatureScheme)
         } catch {
             throw .launchFailed("Unsupported signature scheme '\(info.signatureScheme)' in the kernel's connection info")
+        }
+    }
+
+    deinit {
+        routing.withLock { routing in
+            for buffer in routing.offline.values { buffer.releaseCharges() }
+            memory.release(routing.heldBytes)
         }
     }
 
@@ -109,30 +124,68 @@ public final class KernelConnection: Sendable {
     /// start waited ≈ 75 ms on average after the kernel was up.
     static let reconnectInterval: Int32 = 10
 
-    /// Options for every socket towards the kernel.
-    static func kernelSocketOptions(identity: [UInt8]? = nil) -> ZMQSocketOptions {
+    /// Kernel output waiting inside libzmq for the relay, in messages. Unlimited, a kernel faster than the relay
+    /// piled its output up in the gateway (tens of MB for a 300 MB flood); at the mark libzmq stops reading and the
+    /// kernel's own queue takes the backlog (ipykernel's iopub socket keeps 1000 messages, then drops).
+    static let iopubReceiveHighWaterMark: Int32 = 2
+
+    /// Options for every socket towards the kernel; `maxMessageSize` (bytes, 0 = none) is libzmq's backstop
+    /// (see ``socketDropped(_:)``).
+    static func kernelSocketOptions(identity: [UInt8]? = nil, maxMessageSize: Int = 0) -> ZMQSocketOptions {
         var options = ZMQSocketOptions(identity: identity)
         options.reconnectInterval = reconnectInterval
+        if maxMessageSize > 0 { options.maxMessageSize = Int64(maxMessageSize) }
         return options
+    }
+
+    /// The options of one of this kernel's sockets.
+    func socketOptions(for channel: KernelChannel, identity: [UInt8]) -> ZMQSocketOptions {
+        let limit = configuration.maxKernelMessageBytes
+        switch channel {
+        case .iopub:
+            var options = Self.kernelSocketOptions(maxMessageSize: limit)
+            options.receiveHighWaterMark = Self.iopubReceiveHighWaterMark
+            return options
+        case .stdin:
+            // The kernel's ROUTER drops an input_request while our stdin connection is not up: readiness
+            // waits for it (see stdinConnected()), which ZMQ_IMMEDIATE makes observable.
+            var options = Self.kernelSocketOptions(identity: identity, maxMessageSize: limit)
+            options.immediate = true
+            return options
+        case .shell, .control: return Self.kernelSocketOptions(identity: identity, maxMessageSize: limit)
+        }
+    }
+
+    func port(of channel: KernelChannel) -> Int {
+        switch channel {
+        case .shell: return info.shellPort
+        case .control: return info.controlPort
+        case .stdin: return info.stdinPort
+        case .iopub: return info.iopubPort
+        }
     }
 
     /// Opens shell, stdin and iopub (control and heartbeat are opened when needed).
     public func connect() async throws(GatewayError) {
         let info = self.info
         let identity = Array("ej-\(UUID().uuidString.lowercased())".utf8)
-        let dealerOptions = Self.kernelSocketOptions(identity: identity)
         do {
-            let shell = try await reactor.open(.dealer, endpoint: endpoint(info.shellPort), options: dealerOptions) { [self] frames in
+            let shell = try await reactor.open(
+                .dealer, endpoint: endpoint(info.shellPort), options: socketOptions(for: .shell, identity: identity),
+                onDropped: { [self] in self.socketDropped(.shell) }
+            ) { [self] frames in
                 self.handleKernelFrames(frames, channel: .shell)
             }
-            // The kernel's ROUTER drops an input_request while our stdin connection is not up: readiness
-            // waits for it (see stdinConnected()), which ZMQ_IMMEDIATE makes observable.
-            var stdinOptions = dealerOptions
-            stdinOptions.immediate = true
-            let stdin = try await reactor.open(.dealer, endpoint: endpoint(info.stdinPort), options: stdinOptions) { [self] frames in
+            let stdin = try await reactor.open(
+                .dealer, endpoint: endpoint(info.stdinPort), options: socketOptions(for: .stdin, identity: identity),
+                onDropped: { [self] in self.socketDropped(.stdin) }
+            ) { [self] frames in
                 self.handleKernelFrames(frames, channel: .stdin)
             }
-            let iopub = try await reactor.open(.sub, endpoint: endpoint(info.iopubPort), options: Self.kernelSocketOptions()) { [self] frames in
+            let iopub = try await reactor.open(
+                .sub, endpoint: endpoint(info.iopubPort), options: socketOptions(for: .iopub, identity: identity),
+                onDropped: { [self] in self.socketDropped(.iopub) }
+            ) { [self] frames in
                 self.handleKernelFrames(frames, channel: .iopub)
             }
             sockets.withLock { $0 = Sockets(shell: shell, control: nil, stdin: stdin, iopub: iopub, identity: identity) }
@@ -180,12 +233,13 @@ public final class KernelConnection: Sendable {
             routing.clients[client.sessionID, default: []].append(client)
             routing.clientTotal += 1
             var replay: [ChannelMessage] = []
-            if let buffer = routing.offline.removeValue(forKey: client.sessionID) {
-                replay = buffer.messages.map(\.message)
+            if var buffer = routing.offline.removeValue(forKey: client.sessionID) {
+                replay = buffer.takeAll()
                 routing.offlineOrder.removeAll { $0 == client.sessionID }
             }
             return (replay, routing.clientTotal)
         }
+        client.charge(to: memory)
         for message in replay { client.enqueue(message) }
         return count
     }
@@ -206,10 +260,10 @@ public final class KernelConnection: Sendable {
                     routing.offline[client.sessionID] = OfflineBuffer(
                         sessionID: client.sessionID,
                         maxMessages: configuration.offlineBufferMessages,
-                        maxBytes: configuration.offlineBufferBytes)
+                        maxBytes: configuration.offlineBufferBytes, account: memory)
                     routing.offlineOrder.append(client.sessionID)
                     if routing.offlineOrder.count > Self.maxBufferedSessions, let oldest = routing.offlineOrder.popFirst() {
-                        routing.offline.removeValue(forKey: oldest)
+                        routing.offline.removeValue(forKey: oldest)?.releaseCharges()
                     }
                 }
             } else {
@@ -260,6 +314,7 @@ public final class KernelConnection: Sendable {
             let clients = routing.clients.values.flatMap { $0 }
             routing.clients.removeAll()
             routing.clientTotal = 0
+            for buffer in routing.offline.values { buffer.releaseCharges() }
             routing.offline.removeAll()
             routing.offlineOrder.removeAll()
             return clients
@@ -282,8 +337,14 @@ public final class KernelConnection: Sendable {
         // One lock per message: remember who asked, and hold the message back while the kernel restarts.
         let held = routing.withLock { routing -> Bool in
             if let msgID = peek.msgID { Self.remember(msgID: msgID, session: client.sessionID, in: &routing) }
+            if peek.msgType == "execute_request" { routing.lastExecuteHeader = message.parts.header }
             guard routing.held != nil else { return false }
-            if routing.held!.count < Self.maxHeldMessages { routing.held!.append(message) }
+            // Bounded by count and by the kernel's memory share; beyond them the message is dropped.
+            let size = message.parts.byteCount
+            if routing.held!.count < Self.maxHeldMessages, memory.charge(size) {
+                routing.held!.append(message)
+                routing.heldBytes += size
+            }
             return true
         }
         if !held { sendToKernel(message.parts, channel: message.channel) }
@@ -305,6 +366,8 @@ public final class KernelConnection: Sendable {
         routing.withLock { routing in
             guard let held = routing.held else { return }
             routing.held = nil
+            memory.release(routing.heldBytes)
+            routing.heldBytes = 0
             for message in held { sendToKernel(message.parts, channel: message.channel) }
         }
     }
@@ -323,10 +386,11 @@ public final class KernelConnection: Sendable {
     private func openControl(identity: [UInt8]) -> ZMQSocketID? {
         let (kernelID, logger) = (self.kernelID, self.logger)
         return reactor.openWithoutWaiting(
-            .dealer, endpoint: endpoint(info.controlPort), options: Self.kernelSocketOptions(identity: identity),
+            .dealer, endpoint: endpoint(info.controlPort), options: socketOptions(for: .control, identity: identity),
             onFailure: { error in
                 logger.warning("cannot open the control socket", metadata: ["kernel_id": "\(kernelID)", "error": "\(error)"])
             },
+            onDropped: { [self] in self.socketDropped(.control) },
             onMessage: { [self] frames in self.handleKernelFrames(frames, channel: .control) })
     }
 
