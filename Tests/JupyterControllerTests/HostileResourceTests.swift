@@ -89,6 +89,19 @@ struct HostileResourceTests {
         #expect(policy.refusals(kernelSpec: local, template: KubeObject?.none).first?.hasPrefix("spec.className") == true)
     }
 
+    @Test func gatewayImageAndAnnotationsAreAllowListed() throws {
+        let fine = try gateway(spec: ["image": "registry/elastic-jupyter:2"])
+        #expect(fine.spec.refusedFields(gatewayImage: "registry/elastic-jupyter:1") == [])
+        let digest = try gateway(spec: ["image": "registry:5000/elastic-jupyter@sha256:abc"])
+        #expect(digest.spec.refusedFields(gatewayImage: "registry:5000/elastic-jupyter:1") == [])
+        let other = try gateway(spec: [
+            "image": "evil/shell:1", "ingress": ["host": "h", "annotations": ["nginx.ingress.kubernetes.io/server-snippet": "x"]],
+        ])
+        let refused = other.spec.refusedFields(gatewayImage: "registry/elastic-jupyter:1")
+        #expect(refused.count == 2)
+        #expect(refused.first?.hasPrefix("spec.image") == true)
+    }
+
     @Test func finalizersNeverWedge() {
         let deleting = "2026-01-01T00:00:00Z"
         let start = ISO8601DateFormatter().date(from: deleting)!

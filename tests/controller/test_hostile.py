@@ -216,6 +216,17 @@ def test_replicas_clamped(fake, controller):
     wait_until(lambda: condition(fake.get(cr_path("jupytergateways", ns, "two")), "ReplicasClamped"), message="ReplicasClamped")
 
 
+def test_gateway_image_and_snippet_annotations_refused(fake, controller):
+    ns = "gw-image"
+    make_namespace(fake, ns)
+    fake.api.post(cr_path("jupytergateways", ns), cr("JupyterGateway", "evil", {
+        "image": "evil/shell:1", "service": {"annotations": {"nginx.ingress.kubernetes.io/configuration-snippet": "x"}}}))
+    c = wait_until(lambda: condition(fake.get(cr_path("jupytergateways", ns, "evil")), "Degraded"), message="Degraded",
+                   details=controller.process.log_tail)
+    assert "spec.image" in c["message"] and "configuration-snippet" in c["message"], c
+    assert deployment(fake, ns, "evil") is None
+
+
 def test_probe_server_closes_slow_headers(controller):
     import socket
     s = socket.create_connection(("127.0.0.1", controller.health_port), timeout=15)

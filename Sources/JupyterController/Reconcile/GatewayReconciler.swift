@@ -23,9 +23,9 @@ public struct GatewayReconciler: Reconciler {
         } catch {
             return try await reportInvalid(object, error: error)
         }
-        if !gateway.spec.rangeProblems.isEmpty {
-            return try await reportInvalid(
-                object, error: ControllerError.invalidSpec(gateway.spec.rangeProblems.joined(separator: "; ")))
+        let problems = gateway.spec.rangeProblems + gateway.spec.refusedFields(gatewayImage: context.settings.gatewayImage)
+        if !problems.isEmpty {
+            return try await reportInvalid(object, error: ControllerError.invalidSpec(problems.joined(separator: "; ")))
         }
         let withFinalizer = try await Finalizers.add(
             ControllerLabels.gatewayFinalizer, to: object, resource: JupyterResources.gateways, client: context.client)

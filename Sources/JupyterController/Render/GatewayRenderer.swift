@@ -183,6 +183,14 @@ public struct GatewayRenderer: Sendable {
     }
 
     /// Least privilege: the verbs the gateway uses on kernel pods and their connection Secrets, in its namespace.
+    /// Each verb has a user in `Sources/KernelGateway/Provisioning/Kubernetes`:
+    /// - pods: list/watch (`KernelPodTracker` informer), create (`KubernetesPodProvisioner`), patch
+    ///   (`PodKernel`), get (`PodLaunch`: reading back a name that already exists), delete (`PodLaunch.delete`);
+    /// - secrets: create (`KubernetesPodProvisioner`), patch (its owner reference), delete (`PodLaunch.delete`),
+    ///   get (`PodLaunch` for the same read-back; kept for reading the gateway's own Secrets back, which the
+    ///   durability work relies on);
+    /// - events: list/watch (`KernelPodTracker`'s scale-up informers).
+    /// The controller's ClusterRole must hold each of these (RBAC forbids granting more than one holds).
     func role() -> DesiredChild {
         var object = factory.make(.roles, name: names.role)
         object.fields["rules"] = [

@@ -1,0 +1,28 @@
+/// What a JupyterGateway's author may choose for the gateway pod itself: the image only as another tag (or
+/// digest) of the controller's gateway image repository, since it runs under the gateway's service account;
+/// and no ingress-controller snippet annotations, which some controllers execute as configuration.
+extension JupyterGatewaySpec {
+    /// Refused fields (by path and why); empty when the spec may be rendered.
+    /// - Parameter gatewayImage: The controller's gateway image (`--gateway-image`).
+    public func refusedFields(gatewayImage: String) -> [String] {
+        var refused: [String] = []
+        if let image = image, !image.isEmpty, Self.repository(of: image) != Self.repository(of: gatewayImage) {
+            refused.append("spec.image must be a tag or digest of \(Self.repository(of: gatewayImage))")
+        }
+        let annotated: [(String, [String: String]?)] = [("spec.service.annotations", service?.annotations), ("spec.ingress.annotations", ingress?.annotations)]
+        for (path, annotations) in annotated {
+            for key in (annotations ?? [:]).keys.sorted() where key.lowercased().contains("snippet") {
+                refused.append("\(path)[\(key)] (snippet annotations are not allowed)")
+            }
+        }
+        return refused
+    }
+
+    /// `registry/name` of an image reference, without its tag or digest.
+    static func repository(of image: String) -> String {
+        var name = image
+        if let at = name.firstIndex(of: "@") { name = String(name[..<at]) }
+        if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") { name = String(name[..<colon]) }
+        return name
+    }
+}
