@@ -75,6 +75,10 @@ def test_cross_namespace_notebook_needs_consent(fake, controller):
     secret = wait_until(lambda: fake.get(core_path("secrets", "team-a", "alice-jupyter")), message="alice's Secret")
     assert secret_value(secret, "gateway-token") == token
     assert condition(fake.get(cr_path("jupyternotebooks", "team-a", "alice")), "GatewayNotAllowed") is None
+    # Consent withdrawn: the copied token is removed from team-a.
+    fake.api.merge_patch(cr_path("jupytergateways", "team-b", "gw"), {"spec": {"allowedNamespaces": None}})
+    wait_until(lambda: "gateway-token" not in (fake.get(core_path("secrets", "team-a", "alice-jupyter")).get("data") or {}),
+               message="the token withdrawn", details=controller.process.log_tail)
 
 
 def test_consent_by_namespace_label(fake, controller):

@@ -58,6 +58,7 @@ public struct NotebookReconciler: Reconciler {
             await context.recorder.record(object, .warning, reason: (failure as? ControllerError)?.reason ?? "ReconcileError", message: "\(failure)")
             throw failure
         }
+        if check.reason == "GatewayNotAllowed" { try await withdrawGatewayToken(of: notebook, logger: logger) }
         guard check.usable else {
             // Not a failure of ours: retried with backoff, and at once when the gateway changes. A gateway
             // created together with the notebook has no token for a moment: that is only worth a Normal event.
@@ -105,6 +106,20 @@ public struct NotebookReconciler: Reconciler {
             usable: true, ready: ready, reason: ready ? "GatewayReady" : "GatewayNotReady",
             message: ready ? "JupyterGateway \(where_) is ready" : "JupyterGateway \(where_) is not ready yet")
         return (check, connection)
+    }
+
+    /// Consent withdrawn: the gateway token copied into this notebook's Secret earlier is removed.
+    func withdrawGatewayToken(of notebook: JupyterNotebook, logger: Logger) async throws {
+        let name = NotebookNames(notebook: notebook.name).secret
+        guard let secret = context.stores.secrets.get(namespace: notebook.namespace, name: name),
+            secret.fields["data"]?[NotebookRenderer.gatewayTokenKey] != nil
+        else { return }
+        let patch: KubeJSON = ["data": [NotebookRenderer.gatewayTokenKey: .null]]
+        do {
+            let _: KubeObject = try await context.client.patch(.secrets, name: name, namespace: notebook.namespace, patch: patch)
+            logger.info("gateway token withdrawn from \(notebook.namespace)/\(name): the gateway no longer allows this namespace")
+        } catch KubernetesError.notFound {
+        }
     }
 
     /// Whether `gateway` allows notebooks of `namespace` (reads the Namespace's labels only for a selector).
