@@ -14,7 +14,6 @@ import os
 import select
 import socket
 import threading
-import time
 import traceback
 import uuid
 from datetime import datetime, timezone

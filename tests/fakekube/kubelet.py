@@ -855,7 +855,7 @@ class PodWorker(threading.Thread):
             env[k] = self._pod_network(self._rewrite(env[k], rewrite_mounts).encode()).decode()
         argv = [self._pod_network(self._rewrite(self._expand(str(a), env), rewrite_mounts).encode()).decode()
                 for a in list(c.get("command") or []) + list(c.get("args") or [])]
-        argv = self.kl.rewrite_command(argv, self.pod, c)
+        argv = [self._pod_network(a.encode()).decode() for a in self.kl.rewrite_command(argv, self.pod, c)]
         wd = c.get("workingDir")
         if self.kl.isolate:
             self.argv, self.env, self.mounts, self.bind_mounts = argv, env, rewrite_mounts, binds
@@ -940,8 +940,25 @@ class PodWorker(threading.Thread):
         """``unshare`` a mount and UTS namespace: hostname = pod name, bind mounts, then the UID/GID (setpriv)."""
         import shlex
         lines = ["set -e", f"hostname {shlex.quote(self.name[:63])}"]
-        for src, dst, ro in self.bind_mounts:
-            lines.append(f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}")
+        # every source is opened first: a mount at e.g. /tmp would otherwise hide sources below it
+        for i, (src, dst, ro) in enumerate(self.bind_mounts):
+            lines.append(f"exec {10 + i}< {shlex.quote(src)}")
+        user = self.uid_gid[0]
+        shared = [p for p in self.kl.shared_paths if user not in (None, 0)]
+        for j, path in enumerate(shared):  # host paths a non-root pod user must reach (its "image" files)
+            fd = 10 + len(self.bind_mounts) + j
+            private = next((str(a) for a in reversed(Path(path).parents) if str(a) != "/" and
+                            not os.stat(a).st_mode & 0o001), None)
+            lines.append(f"exec {fd}< {shlex.quote(path)}")
+            if private:
+                staging = self.dir / f"shared-{j}"
+                staging.mkdir(exist_ok=True)
+                lines.append(f"mount --bind /proc/$$/fd/{fd} {shlex.quote(str(staging))}")
+                lines.append(f"mount -t tmpfs -o mode=0755 tmpfs {shlex.quote(private)}")
+                lines.append(f"mkdir -p {shlex.quote(path)}")
+                lines.append(f"mount --bind {shlex.quote(str(staging))} {shlex.quote(path)}")
+        for i, (src, dst, ro) in enumerate(self.bind_mounts):
+            lines.append(f"mount --bind /proc/$$/fd/{10 + i} {shlex.quote(dst)}")
             if ro:
                 lines.append(f"mount -o remount,bind,ro {shlex.quote(dst)}")
         user, group, groups = self.uid_gid
@@ -955,9 +972,10 @@ class PodWorker(threading.Thread):
             lines.append("exec " + " ".join(priv) + ' -- "$@"')
         else:
             lines.append('exec "$@"')
+        lines.insert(-1, " ".join(f"exec {10 + i}<&-;" for i in range(len(self.bind_mounts) + len(shared))) or ":")
         script = self.dir / "start.sh"
         script.write_text("\n".join(lines) + "\n")
-        return ["unshare", "--mount", "--uts", "--propagation", "private", "/bin/sh", str(script)] + argv
+        return ["unshare", "--mount", "--uts", "--propagation", "private", "/bin/bash", str(script)] + argv
 
     # --------------------------------------------------------------- process
 
@@ -1252,7 +1270,7 @@ class FakeKubelet:
                  wildcard_to_pod_ip: bool = True, labels: dict[str, str] | None = None,
                  taints: list[dict] | None = None, isolate: bool = False, volume_refresh_delay: float | None = 1.0,
                  service_account_token: str | None = None, ca_file: str | None = None, api_host: str | None = None,
-                 api_port: int | None = None, hosts_refresh: float = 0.3):
+                 api_port: int | None = None, hosts_refresh: float = 0.3, shared_paths: list[str] | None = None):
         self.server = server
         if client is None:
             if server is not None:
@@ -1299,6 +1317,9 @@ class FakeKubelet:
         self.api_host = api_host
         self.api_port = api_port
         self.hosts_refresh = hosts_refresh
+        # host dirs standing in for image files (an interpreter under /root, say) that pods running as a non-root
+        # user must reach: inside the pod's mount namespace a private ancestor is masked and the dir bound back
+        self.shared_paths = list(shared_paths or [])
         self.hosts_entries: list[tuple[str, str, str]] = []
         self.volumes_dir = self.workdir / "volumes"
         self._hosts_thread: threading.Thread | None = None

@@ -1,0 +1,340 @@
+"""Issue 15, item 5: the chain a user runs, on a FakeCluster.
+
+CRDs and deploy/controller's objects are created; the controller runs as a process (the gateway binary's
+``controller`` command) against the fake API server; the seed's two samples are applied unchanged. The cluster
+then runs what the controller made: the gateway Deployment's pod is the real gateway binary (its args, env,
+Secret and kernelspec ConfigMap as rendered), the notebook pod is the venv's JupyterLab, kernel pods are
+ipykernel. A headless Chromium opens the notebook by its Service URL and token, runs a cell on a kernel pod,
+then input(), interrupt and restart; a cullIdleTimeout edit rolls the gateway; deleting both leaves nothing.
+
+Images are not available: they map to local commands (command_rewrite), see IMAGE_COMMANDS.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fakekube.client import KubeClientError
+from fakekube.cluster import FakeCluster
+from fakekube.testing import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("EJ_BINARY", REPO / ".build" / "debug" / "elastic-jupyter"))
+VENV_BIN = REPO / ".venv" / "bin"
+NS, GW, NB = "default", "jupytergateway-sample", "jupyternotebook-sample"
+GROUP_PATH = "/apis/kubeflow.tkestack.io/v1alpha1/namespaces/default"
+
+
+def image_commands(argv: list[str], pod: dict, container: dict) -> list[str]:
+    """Images -> local commands: the gateway image runs this checkout's binary with the pod's args; the notebook
+    image's own start command (the pod gives none) is JupyterLab; python in kernel images is the venv's."""
+    image = container.get("image") or ""
+    if "elastic-jupyter" in image:
+        return [str(BINARY)] + argv
+    if not argv and "notebook" in image:
+        return [str(VENV_BIN / "jupyter"), "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--allow-root",
+                "--ServerApp.root_dir=/home/jovyan",
+                # the image binds 0.0.0.0, which allows remote access; here 0.0.0.0 becomes the pod's loopback
+                # address, for which jupyter_server would otherwise refuse the Service's host name
+                "--ServerApp.allow_remote_access=True"]
+    if argv and os.path.basename(argv[0]).startswith("python"):
+        return [str(VENV_BIN / "python")] + argv[1:]
+    if "ipykernel_launcher" in argv:  # the image's python, run by the kernel pod's shell wrapper
+        return [str(VENV_BIN / "python") if a in ("python", "python3") else a for a in argv]
+    return argv
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_docs(text: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+@pytest.fixture
+def world(fake_kube_factory, tmp_path):
+    assert BINARY.exists(), f"{BINARY} missing: swift build --product elastic-jupyter"
+    server = fake_kube_factory(tls=True, token="e2e-" + os.urandom(8).hex(), graceful_pod_deletion=True)
+    kubeconfig = tmp_path / "admin.kubeconfig"
+    server.write_kubeconfig(str(kubeconfig))
+    for f in sorted((REPO / "crds").glob("kubeflow*.yaml")):
+        for d in load_docs(f.read_text()):
+            server.create_object(d)
+    built = subprocess.run(["kubectl", "kustomize", str(REPO / "deploy" / "controller")], capture_output=True,
+                           text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    controller_deployment = None
+    docs = load_docs(built.stdout)
+    for d in sorted(docs, key=lambda d: d["kind"] != "Namespace"):
+        if d["kind"] == "CustomResourceDefinition":
+            continue  # created above from crds/ (the same files)
+        if d["kind"] == "Deployment":
+            controller_deployment = d  # runs as a process below: see the module docstring of tests/cluster
+            continue
+        server.create_object(d)
+    assert controller_deployment is not None
+    cluster = FakeCluster(server, [{"name": "node-a", "labels": {"topology.kubernetes.io/zone": "a"}},
+                                   {"name": "node-b", "labels": {"topology.kubernetes.io/zone": "b"}}],
+                          command_rewrite=image_commands, volume_refresh_delay=1.0, workdir=tmp_path / "cluster",
+                          # pod IPs are loopback addresses here (a real pod's are not): the gateway's loopback Host
+                          # check must accept the Service's names, as it never applies on a real pod IP
+                          # the venv's interpreter stands in for the kernel image's python, run as uid 1000
+                          shared_paths=[sys.base_prefix],
+                          base_env={"EJ_LOCAL_HOSTNAMES": ",".join(
+                              [GW, f"{GW}.{NS}", f"{GW}.{NS}.svc", f"{GW}.{NS}.svc.cluster.local"])})
+    cluster.start()
+    c = controller_deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_", "EJ_", "POD_"))}
+    env.update({"POD_NAME": "controller-e2e", "POD_NAMESPACE": controller_deployment["metadata"]["namespace"]})
+    env.update({e["name"]: e["value"] for e in c.get("env") or [] if "value" in e})
+    health = free_port()
+    args = [a for a in c["args"] if a != "--leader-elect"]
+    log = open(tmp_path / "controller.log", "ab")
+    proc = subprocess.Popen([str(BINARY)] + args + [
+        "--kubeconfig", str(kubeconfig), "--no-leader-elect", "--bind-address", "127.0.0.1",
+        "--metrics-port", str(free_port()), "--health-port", str(health)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    try:
+        yield {"server": server, "cluster": cluster, "controller": proc, "controller_log": tmp_path / "controller.log",
+               "tmp": tmp_path}
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        log.close()
+        cluster.stop()
+
+
+def tail(path: Path, n: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def notebook_json(source: str) -> str:
+    return json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                                  "outputs": [], "source": s} for i, s in enumerate([source])],
+                       "metadata": {"kernelspec": {"name": "python_kubernetes", "display_name": "Python on Kubernetes",
+                                                   "language": "python"}},
+                       "nbformat": 4, "nbformat_minor": 5})
+
+
+class Lab:
+    def __init__(self, driver):
+        self.d = driver
+
+    def wait(self, pred, what, timeout=60.0):
+        return wait_until(pred, timeout=timeout, interval=0.2, message=what)
+
+    def cells(self):
+        from selenium.webdriver.common.by import By
+        return self.d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell.jp-CodeCell")
+
+    def status(self) -> str:
+        return self.d.execute_script("""
+            const el = document.querySelector('.jp-Notebook-ExecutionIndicator');
+            const m = el ? el.textContent.match(/Kernel status: (\\w+)/) : null;
+            return m ? m[1] : '';""") or ""
+
+    def outputs(self, i: int) -> str:
+        from selenium.webdriver.common.by import By
+        cells = self.cells()
+        if len(cells) <= i:
+            return ""
+        return "\n".join(o.text for o in cells[i].find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output"))
+
+    def set_and_run(self, i: int, text: str):
+        """Replace cell i's source by typing, then Shift+Enter."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+        editor = self.cells()[i].find_element(By.CSS_SELECTOR, ".cm-content")
+        editor.click()
+        ActionChains(self.d).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).send_keys(text).perform()
+        self.wait(lambda: self.cells()[i].find_element(By.CSS_SELECTOR, ".cm-content").text == text, "typed text")
+        ActionChains(self.d).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
+
+    def toolbar(self, command: str):
+        from selenium.webdriver.common.by import By
+        self.d.find_element(By.CSS_SELECTOR, f".jp-NotebookPanel-toolbar [data-command='{command}']").click()
+
+
+def test_controller_gateway_kernels_and_jupyterlab_on_a_cluster(world, tmp_path):
+    t_start = time.monotonic()
+    server, cluster, ctl = world["server"], world["cluster"], world["controller"]
+    api = cluster.client
+
+    def details() -> str:
+        out = [f"controller log:\n{tail(world['controller_log'])}"]
+        for p in cluster.pods():
+            kl = cluster.kubelet_of(p["namespace"], p["name"])
+            out.append(f"pod {p['namespace']}/{p['name']} on {p['node']} {p['phase']}:\n"
+                       f"{tail(Path(p['dir']) / 'logs' / 'dummy') or (kl.read_log(p['namespace'], p['name']) or '')[-3000:]}")
+        return "\n".join(out)
+
+    def wait(pred, what, timeout=60.0):
+        def safe():
+            try:
+                return pred()
+            except KubeClientError as e:
+                if e.status == 404:
+                    return None
+                raise
+        try:
+            return wait_until(safe, timeout=timeout, interval=0.2, message=what)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{details()}") from None
+
+    for f in ("jupytergateway-sample.yaml", "jupyternotebook-sample.yaml"):
+        for d in load_docs((REPO / "deploy" / "samples" / f).read_text()):
+            plural = d["kind"].lower() + "s"
+            api.post(f"{GROUP_PATH}/{plural}", d)
+
+    def deployment_available(name):
+        st = (api.get(f"/apis/apps/v1/namespaces/{NS}/deployments/{name}").get("status") or {})
+        return st.get("availableReplicas") == 1 and st.get("updatedReplicas") == 1 and st
+
+    wait(lambda: deployment_available(GW), "the gateway Deployment available (its pod passed /readyz)", 90)
+    wait(lambda: deployment_available(NB), "the notebook Deployment available", 90)
+    gw_pods = api.get(f"/api/v1/namespaces/{NS}/pods", labelSelector="app.kubernetes.io/component=gateway")["items"]
+    assert len(gw_pods) == 1
+    gw_pod = gw_pods[0]
+    kl = cluster.kubelet_of(NS, gw_pod["metadata"]["name"])
+    argv = next(p["argv"] for p in kl.pods() if p["name"] == gw_pod["metadata"]["name"])
+    assert argv == [str(BINARY), "gateway"], argv
+    nb_cr = wait(lambda: (api.get(f"{GROUP_PATH}/jupyternotebooks/{NB}").get("status") or {}).get("url") and
+                 api.get(f"{GROUP_PATH}/jupyternotebooks/{NB}"), "the notebook's URL")
+    url = nb_cr["status"]["url"]
+    assert url == f"http://{NB}.{NS}:8888"
+    secret = api.get(f"/api/v1/namespaces/{NS}/secrets/{NB}-jupyter")
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    claim = api.get(f"/api/v1/namespaces/{NS}/persistentvolumeclaims/{NB}-work")
+    assert claim["status"]["phase"] == "Bound"
+    # the user's notebook file, on the user's claim (the notebook pod sees it at /home/jovyan/work)
+    volume_dir = cluster.workdir / "volumes" / claim["spec"]["volumeName"]
+    (volume_dir / "e2e.ipynb").write_text(notebook_json("print('placeholder')"))
+    svc_ip = cluster.service_ip(NS, NB)
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    options = Options()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000",
+                "--no-first-run", "--disable-extensions", f"--user-data-dir={tmp_path / 'profile'}",
+                # the browser's DNS: the Service name resolves to the Service's cluster IP (kube-proxy double)
+                f"--host-resolver-rules=MAP {NB}.{NS} {svc_ip}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver",
+                                              port=free_port(), log_output=str(tmp_path / "chromedriver.log")),
+                              options=options)
+    driver.set_page_load_timeout(60)
+    lab = Lab(driver)
+    try:
+        driver.get(f"{url}/lab/tree/work/e2e.ipynb?token={token}")
+        wait(lambda: lab.cells(), "the notebook's cells", 90)
+        wait(lambda: lab.status() == "Idle", "the kernel idle in the page", 120)
+        kernel_pods = wait(lambda: api.get(f"/api/v1/namespaces/{NS}/pods",
+                                           labelSelector="app.kubernetes.io/component=kernel")["items"],
+                           "the kernel pod", 60)
+        assert len(kernel_pods) == 1, [p["metadata"]["name"] for p in kernel_pods]
+        kernel_pod = kernel_pods[0]["metadata"]["name"]
+
+        # a cell that prints what only the kernel pod has: its hostname (its pod name) and its pod IP
+        lab.set_and_run(0, "import socket, os; print('host=' + socket.gethostname(), 'ip=' + os.environ['POD_IP'])")
+        out = wait(lambda: "host=" in lab.outputs(0) and lab.outputs(0), "the cell's output")
+        kernel_ip = api.get(f"/api/v1/namespaces/{NS}/pods/{kernel_pod}")["status"]["podIP"]
+        assert f"host={kernel_pod} ip={kernel_ip}" in out, out
+
+        # input(): the stdin box, the answer over the stdin channel
+        wait(lambda: len(lab.cells()) >= 2 and lab.status() == "Idle", "a second cell")
+        lab.set_and_run(1, "name = input('who? '); print('hello', name)")
+        box = wait(lambda: driver.find_elements(By.CSS_SELECTOR, ".jp-Stdin-input"), "the stdin box")[0]
+        box.send_keys("cluster", Keys.ENTER)
+        wait(lambda: "hello cluster" in lab.outputs(1), "input()'s answer")
+
+        # interrupt a sleeping cell
+        wait(lambda: len(lab.cells()) >= 3 and lab.status() == "Idle", "a third cell")
+        lab.set_and_run(2, "import time; print('sleeping', flush=True); time.sleep(300)")
+        wait(lambda: "sleeping" in lab.outputs(2), "the cell sleeping")
+        lab.toolbar("notebook:interrupt-kernel")
+        wait(lambda: "KeyboardInterrupt" in lab.outputs(2), "KeyboardInterrupt", 30)
+        wait(lambda: lab.status() == "Idle", "idle after the interrupt")
+
+        # restart: a new kernel process; the cell prints from a kernel pod again
+        lab.toolbar("notebook:restart-kernel")
+        wait(lambda: driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog .jp-mod-accept"), "the restart dialog")[0].click()
+        wait(lambda: not driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog"), "the dialog closed")
+        wait(lambda: lab.status() == "Idle", "the restarted kernel idle", 120)
+        lab.set_and_run(0, "import socket; print('after=' + socket.gethostname())")
+        after = wait(lambda: "after=" in lab.outputs(0) and lab.outputs(0), "output after the restart")
+        now_kernels = [p["metadata"]["name"] for p in api.get(
+            f"/api/v1/namespaces/{NS}/pods", labelSelector="app.kubernetes.io/component=kernel")["items"]
+            if not p["metadata"].get("deletionTimestamp")]
+        assert any(f"after={k}" in after for k in now_kernels), (after, now_kernels)
+    finally:
+        try:
+            driver.save_screenshot(str(tmp_path / "page-at-end.png"))
+        finally:
+            driver.quit()
+    t_browser = time.monotonic()
+
+    # editing cullIdleTimeout rolls the gateway: maxSurge 1 / maxUnavailable 0, new pod ready before the old goes
+    old_gw = {p["metadata"]["name"] for p in api.get(
+        f"/api/v1/namespaces/{NS}/pods", labelSelector="app.kubernetes.io/component=gateway")["items"]}
+    api.merge_patch(f"{GROUP_PATH}/jupytergateways/{GW}", {"spec": {"cullIdleTimeout": 1800}})
+
+    def rolled():
+        ps = [p for p in api.get(f"/api/v1/namespaces/{NS}/pods",
+                                 labelSelector="app.kubernetes.io/component=gateway")["items"]]
+        st = deployment_available(GW)
+        if not st or len(ps) != 1 or ps[0]["metadata"]["name"] in old_gw:
+            return None
+        return ps[0]
+
+    new_gw = wait(rolled, "the gateway rolled to a new pod", 90)
+    gw_env = {e["name"]: e.get("value") for e in new_gw["spec"]["containers"][0]["env"]}
+    assert gw_env["EG_CULL_IDLE_TIMEOUT"] == "1800"
+    rss = api.get(f"/apis/apps/v1/namespaces/{NS}/replicasets", labelSelector="app.kubernetes.io/component=gateway")
+    assert sorted(r["spec"]["replicas"] for r in rss["items"]) == [0, 1]
+
+    # deleting the notebook and the gateway leaves no pod, Secret, claim (but the retained one) or process
+    api.delete(f"{GROUP_PATH}/jupyternotebooks/{NB}")
+    api.delete(f"{GROUP_PATH}/jupytergateways/{GW}")
+
+    def all_gone():
+        pods = api.get(f"/api/v1/namespaces/{NS}/pods")["items"]
+        secrets = api.get(f"/api/v1/namespaces/{NS}/secrets")["items"]
+        claims = api.get(f"/api/v1/namespaces/{NS}/persistentvolumeclaims")["items"]
+        return not pods and not secrets and [c["metadata"]["name"] for c in claims] == [f"{NB}-work"] and \
+            not cluster.pods()
+
+    wait(all_gone, "no pod, Secret or claim but the retained one", 90)
+    for kl in cluster.kubelets:
+        for pid in list(kl._pids):
+            assert not os.path.exists(f"/proc/{pid}"), f"process {pid} left behind"
+    assert ctl.poll() is None, "the controller is still running"
+    print(f"\nend-to-end: {t_browser - t_start:.1f}s to the browser steps, {time.monotonic() - t_start:.1f}s total")
