@@ -233,10 +233,12 @@ class PodGateway(Gateway):
     """tests/integration's Gateway process helper, with full control over the cluster configuration it sees:
     only ``KUBECONFIG`` (if given) points at a cluster; no in-cluster variables, a HOME without ~/.kube."""
 
-    def __init__(self, config: GatewayConfig, log_dir: Path, label: str, home: Path, kubeconfig: Path | None):
+    def __init__(self, config: GatewayConfig, log_dir: Path, label: str, home: Path, kubeconfig: Path | None,
+                 env: dict | None = None):
         super().__init__(config, log_dir, label)
         self.home = home
         self.kubeconfig = kubeconfig
+        self.env_overrides = dict(env or {})  # e.g. KUBERNETES_SERVICE_HOST: "as if in a cluster"
 
     def _ej_command(self):
         cmd, env = super()._ej_command()
@@ -246,6 +248,7 @@ class PodGateway(Gateway):
         env["HOME"] = str(self.home)
         if self.kubeconfig is not None:
             env["KUBECONFIG"] = str(self.kubeconfig)
+        env.update(self.env_overrides)
         return cmd, env
 
     def stop(self, grace: float = 8):
@@ -298,7 +301,8 @@ class GatewayFactory:
 
     def __call__(self, specs_dir: Path, kubeconfig: Path | None, *, name: str = "gw-test",
                  namespace: str | None = KERNEL_NS, launch_timeout: float = LAUNCH_TIMEOUT, auto_restart: bool = True,
-                 extra_args: list[str] | None = None, label: str | None = None, start: bool = True) -> PodGateway:
+                 extra_args: list[str] | None = None, label: str | None = None, start: bool = True,
+                 env: dict | None = None) -> PodGateway:
         args = ["--gateway-name", name]
         if namespace:
             args += ["--namespace", namespace]
@@ -307,7 +311,7 @@ class GatewayFactory:
         home.mkdir(parents=True, exist_ok=True)
         cfg = GatewayConfig(kernelspec_dirs=[specs_dir], kernel_launch_timeout=launch_timeout,
                             auto_restart=auto_restart, root_dir=self.tmp_path, extra_args=args)
-        g = PodGateway(cfg, self.log_dir, label or name, home, kubeconfig)
+        g = PodGateway(cfg, self.log_dir, label or name, home, kubeconfig, env)
         self.started.append(g)
         return g.start() if start else g
 

@@ -71,7 +71,7 @@ def test_kubectl_kustomize_builds_and_validates(tmp_path):
     docs = [d for d in yaml.safe_load_all(r.stdout) if d]
     kinds = sorted(d["kind"] for d in docs)
     assert kinds == sorted(["Namespace", "ServiceAccount", "ServiceAccount", "Role", "RoleBinding", "Deployment",
-                            "Service", "NetworkPolicy"]), kinds
+                            "Service", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy"]), kinds
     for d in docs:
         if d["kind"] != "Namespace":
             assert d["metadata"]["namespace"] == "elastic-jupyter", d["metadata"]
@@ -79,6 +79,9 @@ def test_kubectl_kustomize_builds_and_validates(tmp_path):
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == "ghcr.io/elastic-jupyter/elastic-jupyter:0.1.0"
+    # the API server setting lands in the kernels' egress policy
+    egress = next(d for d in docs if d["metadata"]["name"] == "elastic-jupyter-kernel-egress")
+    assert egress["spec"]["egress"][1]["to"][0]["ipBlock"]["except"] == ["169.254.169.254/32", "192.0.2.1/32"]
     out = tmp_path / "kustomized.yaml"
     out.write_text(r.stdout)
     validate([out])
@@ -151,6 +154,20 @@ def test_rendered_pods_and_secrets(varied_run, tmp_path):
     validate(files)
     check_restricted(pods)
     check_secrets(secrets)
+    check_gpus_and_limits(pods)
+
+
+def check_gpus_and_limits(pods: list[dict]):
+    """No rendered pod (the shipped GPU kernelspec's included) sets NVIDIA_VISIBLE_DEVICES, and every kernel
+    container has a CPU and a memory limit (findings 10, 12)."""
+    gpu = [p for p in pods if (p["metadata"].get("annotations") or {}).get("elastic-jupyter.io/kernelspec") == "python_kubernetes_gpu"]
+    assert gpu, "the shipped GPU kernelspec rendered no pod"
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        for c in (pod["spec"].get("initContainers") or []) + pod["spec"]["containers"]:
+            assert all(e.get("name") != "NVIDIA_VISIBLE_DEVICES" for e in c.get("env") or []), name
+        limits = (pod["spec"]["containers"][0].get("resources") or {}).get("limits") or {}
+        assert "cpu" in limits and "memory" in limits, (name, limits)
 
 
 def distinct(objects: list[dict]) -> list[dict]:

@@ -41,7 +41,7 @@ def gateway_watches(cluster):
 @pytest.mark.parametrize("abrupt", [False, True], ids=["clean-end", "reset"])
 def test_watch_dropped_mid_launch_is_survived(cluster, slow_specs, gateways, abrupt):
     gw = gateways(slow_specs, cluster.kubeconfig, name="gw-drop")
-    wait_until(lambda: len(gateway_watches(cluster)) == 2, 10, what="the gateway's two watches")
+    wait_until(lambda: len(gateway_watches(cluster)) == 3, 10, what="the gateway's three watches")
     before = cluster.last_seq()
     t, result = start_in_background(gw, "slow_echo")
     cluster.wait_pod(lambda p: True, 10, "the kernel pod")
@@ -51,7 +51,7 @@ def test_watch_dropped_mid_launch_is_survived(cluster, slow_specs, gateways, abr
     assert r.status_code == 201, r.text
     assert took < 20
     # the gateway resumed its watches (and only those)
-    wait_until(lambda: len(gateway_watches(cluster)) == 2, 10, what="the watches to be resumed")
+    wait_until(lambda: len(gateway_watches(cluster)) == 3, 10, what="the watches to be resumed")
     rewatches = cluster.gateway_requests(since=before, watch=True)
     assert 2 <= len(rewatches) <= 4, [(q["path"], q["query"]) for q in rewatches]
     kid = r.json()["id"]
@@ -65,7 +65,7 @@ def test_watch_expired_while_the_pod_started_is_survived(cluster, slow_specs, ga
     """The watch breaks, cannot come back at once (the reconnect is delayed), the pod becomes Running meanwhile
     and the history is compacted: the resume gets 410 Expired, the gateway re-lists and sees the running pod."""
     gw = gateways(slow_specs, cluster.kubeconfig, name="gw-expire")
-    wait_until(lambda: len(gateway_watches(cluster)) == 2, 10, what="the gateway's two watches")
+    wait_until(lambda: len(gateway_watches(cluster)) == 3, 10, what="the gateway's three watches")
     t, result = start_in_background(gw, "slow_echo")
     pod = cluster.wait_pod(lambda p: True, 10, "the kernel pod")
     name = pod["metadata"]["name"]
@@ -108,8 +108,8 @@ def test_api_errors_on_creation_are_survived_or_fail_cleanly(cluster, specs_dir,
     rule = cluster.kube.fail(method, path, status=status, count=count, retry_after=1 if status in (429, 503) else None)
     r, took = gw.post_kernel("pod_echo", timeout=60)
     assert rule.hits >= 1
-    if status in (429, 503) or method == "PATCH":
-        # retried (the server said so) / not needed for the kernel to run
+    if status in (429, 503):
+        # retried (the server said so)
         assert r.status_code == 201, r.text
         kid = r.json()["id"]
         with gw.ws(kid) as ws:
@@ -117,8 +117,11 @@ def test_api_errors_on_creation_are_survived_or_fail_cleanly(cluster, specs_dir,
         assert gw.rest.delete(f"api/kernels/{kid}").status_code == 204
     else:
         assert r.status_code == 503, r.text
+        # a short reason; the API server's own text stays in the gateway's log (finding 28). A failed owner patch
+        # fails the start too: no Secret is left without its pod (finding 33)
         message = r.json()["message"]
-        assert str(status) in message or ("InternalError" if status == 500 else "Forbidden") in message, message
+        assert message.startswith("Could not create the kernel pod ("), message
+        assert "namespaces" not in message and "fake" not in message.lower(), message
         assert took < FAST_FAILURE
     cluster.kube.clear_faults()
     cluster.wait_clean()
