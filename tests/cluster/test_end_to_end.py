@@ -307,15 +307,21 @@ def test_controller_gateway_kernels_and_jupyterlab_on_a_cluster(world, tmp_path)
         f"/api/v1/namespaces/{NS}/pods", labelSelector="app.kubernetes.io/component=gateway")["items"]}
     api.merge_patch(f"{GROUP_PATH}/jupytergateways/{GW}", {"spec": {"cullIdleTimeout": 1800}})
 
+    ready_counts: list[int] = []
+
     def rolled():
         ps = [p for p in api.get(f"/api/v1/namespaces/{NS}/pods",
                                  labelSelector="app.kubernetes.io/component=gateway")["items"]]
+        ready_counts.append(sum(1 for p in ps if not p["metadata"].get("deletionTimestamp") and any(
+            c["type"] == "Ready" and c["status"] == "True" for c in (p.get("status") or {}).get("conditions") or [])))
         st = deployment_available(GW)
         if not st or len(ps) != 1 or ps[0]["metadata"]["name"] in old_gw:
             return None
         return ps[0]
 
     new_gw = wait(rolled, "the gateway rolled to a new pod", 90)
+    assert min(ready_counts) >= 1 and max(ready_counts) >= 1, \
+        f"maxUnavailable 0: a ready gateway pod throughout the roll ({ready_counts})"
     gw_env = {e["name"]: e.get("value") for e in new_gw["spec"]["containers"][0]["env"]}
     assert gw_env["EG_CULL_IDLE_TIMEOUT"] == "1800"
     rss = api.get(f"/apis/apps/v1/namespaces/{NS}/replicasets", labelSelector="app.kubernetes.io/component=gateway")
