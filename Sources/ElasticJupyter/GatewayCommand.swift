@@ -63,13 +63,13 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body-size"), help: "Largest request body in bytes (EJ_MAX_BODY_SIZE).") var maxBodySize: String?
     @Option(name: .customLong("ws-ping-interval"), help: "WebSocket ping interval in seconds (EG_WS_PING_INTERVAL_SECS).")
     var pingInterval: String?
-    @Option(name: .customLong("cull-idle-timeout"), help: "Idle seconds before culling; 0 = never (EG_CULL_IDLE_TIMEOUT).")
+    @Option(name: .customLong("cull-idle-timeout"), parsing: .unconditional, help: "Idle seconds before culling; 0 = never (EG_CULL_IDLE_TIMEOUT).")
     var cullIdleTimeout: String?
     @Option(name: .customLong("cull-interval"), help: "Seconds between culling passes (EG_CULL_INTERVAL).") var cullInterval: String?
     @Flag(name: .customLong("cull-connected"), inversion: .prefixedNo, help: "Cull connected kernels (EG_CULL_CONNECTED).")
     var cullConnected: Bool?
     @Flag(name: .customLong("cull-busy"), inversion: .prefixedNo, help: "Cull busy kernels (EJ_CULL_BUSY).") var cullBusy: Bool?
-    @Option(name: .customLong("cull-max-age"), help: "Cull kernels older than this many seconds (EJ_CULL_MAX_AGE).") var cullMaxAge: String?
+    @Option(name: .customLong("cull-max-age"), parsing: .unconditional, help: "Cull kernels older than this many seconds (EJ_CULL_MAX_AGE).") var cullMaxAge: String?
     @Option(name: .customLong("max-kernels"), help: "Most kernels at once (EG_MAX_KERNELS).") var maxKernels: String?
     @Option(name: .customLong("max-kernels-per-user"), help: "Most kernels per user (EG_MAX_KERNELS_PER_USER).")
     var maxKernelsPerUser: String?
