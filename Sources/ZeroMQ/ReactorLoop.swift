@@ -129,12 +129,15 @@ final class ReactorLoop: @unchecked Sendable {
     /// Closes one socket (and its monitor); unknown ids are ignored.
     func closeSocket(_ id: ZMQSocketID) {
         guard let entry = sockets.removeValue(forKey: id) else { return }
+        // A watched socket stops its monitor first and the monitor's reading end is closed before the socket:
+        // closing a socket whose monitor is still attached wedged libzmq after many concurrent closes.
+        if let monitor = watch.forget(id) {
+            if let handle = entry.handle { zmq_socket_monitor(handle, nil, 0) }
+            sockets.removeValue(forKey: monitor)?.close()  // monitor sockets are not counted
+        }
         entry.close()
         pollSetDirty = true
         mailbox.socketCount.subtract(1, ordering: .relaxed)
-        if let monitor = watch.forget(id), let monitorEntry = sockets.removeValue(forKey: monitor) {
-            monitorEntry.close()  // monitor sockets are not counted
-        }
     }
 
     /// Closes every socket (shutdown or context termination).
