@@ -173,8 +173,9 @@ def raw_http(host: str, port: int, method: str, path: str, headers: dict | None 
     else:
         conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
         hdrs = dict(headers or {})
+        # a Host given by the caller replaces http.client's own (two Host headers would be a different request)
+        conn.putrequest(method, path, skip_host=any(k.lower() == "host" for k in hdrs), skip_accept_encoding=True)
         if body is not None:
             hdrs.setdefault("Content-Length", str(len(body)))
         for k, v in hdrs.items():
