@@ -143,6 +143,11 @@ final class ReactorLoop: @unchecked Sendable {
     /// Closes every socket (shutdown or context termination).
     func closeAllSockets() {
         guard !sockets.isEmpty else { return }
+        // As in closeSocket: monitors are stopped and their reading ends closed before the watched sockets.
+        for (watched, monitor) in watch.monitors {
+            if let handle = sockets[watched]?.handle { zmq_socket_monitor(handle, nil, 0) }
+            sockets[monitor]?.close()
+        }
         for entry in sockets.values { entry.close() }
         mailbox.socketCount.subtract(sockets.count - watch.monitors.count, ordering: .relaxed)
         sockets.removeAll()
