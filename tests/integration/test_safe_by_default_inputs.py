@@ -42,8 +42,18 @@ def kernel_count(gw) -> int:
 
 
 @pytest.fixture(scope="module")
-def gw_inputs(module_gateways, echo_kernelspecs_dir, root_dir):
-    return module_gateways("inputs", kernelspec_dirs=[echo_kernelspecs_dir], root_dir=root_dir, max_body_size=64 * 1024)
+def _inputs_gateway(module_gateways, echo_kernelspecs_dir, root_dir):
+    def start():
+        return module_gateways("inputs", kernelspec_dirs=[echo_kernelspecs_dir], root_dir=root_dir, max_body_size=64 * 1024)
+    return {"start": start, "gw": start()}
+
+
+@pytest.fixture
+def gw_inputs(_inputs_gateway):
+    """Shared by the module's tests; a new one if an earlier test killed it (each test then fails on its own)."""
+    if not _inputs_gateway["gw"].alive():
+        _inputs_gateway["gw"] = _inputs_gateway["start"]()
+    return _inputs_gateway["gw"]
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "Infinity", "nan", "1e300", "9.3e15", "-1", "0x1p1023"])
@@ -234,9 +244,9 @@ def test_finding04_kernel_volumes_alias_bomb_is_refused_fast(pod_gateway, variab
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def session_kernel(gw_inputs, module_kernels) -> str:
-    return module_kernels.start(gw_inputs, "echo")["id"]
+@pytest.fixture
+def session_kernel(gw_inputs, kernels) -> str:
+    return kernels.start(gw_inputs, "echo")["id"]
 
 
 @pytest.mark.parametrize("field", ["path", "name", "type"])
