@@ -30,20 +30,31 @@ TOKEN = "sweep-token-" + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
-def gw_sweep(module_gateways, echo_kernelspecs_dir, root_dir):
-    return module_gateways("sweep", kernelspec_dirs=[echo_kernelspecs_dir], root_dir=root_dir, auth_token=TOKEN,
-                           default_kernel="echo", max_body_size=64 * 1024, max_message_size=MiB,
-                           extra_args=["--max-kernels", "12"])
+def _sweep_gateway(module_gateways, echo_kernelspecs_dir, root_dir):
+    def start():
+        gw = module_gateways("sweep", kernelspec_dirs=[echo_kernelspecs_dir], root_dir=root_dir, auth_token=TOKEN,
+                             default_kernel="echo", max_body_size=64 * 1024, max_message_size=MiB,
+                             extra_args=["--max-kernels", "12"])
+        # a kernel every request may name (never deleted by the sweep), and a session on a kernel of its own
+        kid = gw.rest.start_kernel("echo")["id"]
+        other = gw.rest.start_kernel("echo")["id"]
+        r = gw.rest.post("api/sessions", json={"path": "sweep.ipynb", "type": "notebook", "kernel": {"id": other}})
+        assert r.status_code == 201, r.text
+        return gw, {"kernel": kid, "session": r.json()["id"]}
+    return {"start": start, "current": start()}
 
 
-@pytest.fixture(scope="module")
-def live(gw_sweep, module_kernels) -> dict:
-    """A kernel every request may name (never deleted by the sweep), and a session on a kernel of its own."""
-    kid = module_kernels.start(gw_sweep, "echo")["id"]
-    other = module_kernels.start(gw_sweep, "echo")["id"]
-    r = gw_sweep.rest.post("api/sessions", json={"path": "sweep.ipynb", "type": "notebook", "kernel": {"id": other}})
-    assert r.status_code == 201, r.text
-    return {"kernel": kid, "session": r.json()["id"]}
+@pytest.fixture
+def gw_sweep(_sweep_gateway):
+    """Shared by the module's tests; a new one if an earlier test killed it (each test then fails on its own)."""
+    if not _sweep_gateway["current"][0].alive():
+        _sweep_gateway["current"] = _sweep_gateway["start"]()
+    return _sweep_gateway["current"][0]
+
+
+@pytest.fixture
+def live(gw_sweep, _sweep_gateway) -> dict:
+    return _sweep_gateway["current"][1]
 
 
 def healthy(gw, kernel_id: str):
@@ -158,12 +169,17 @@ def test_finding03_sweep_every_route_method_and_body_no_5xx(gw_sweep, live):
         for method, path in (("GET", "/api/kernels"), ("POST", "/api/kernels"), ("DELETE", f"/api/kernels/{uuid.uuid4()}")):
             send(method, path, headers, b"{}", label=str(headers)[:60])
     # body routes × bodies × content types (and the restart route with JSON only: each accepted one restarts)
+    # (kernels the accepted bodies start are deleted after each body, so that --max-kernels never answers for the
+    # handler: every body reaches the code that parses it)
     for method, template in BODY_ROUTES:
         path = fill(template, live["kernel"], live["session"])
         for label, body in BODIES.items():
             for ctype in CONTENT_TYPES:
                 send(method, path, {"Content-Type": ctype} if ctype else {}, body, label=f"{label} {ctype!r}")
-        delete_extra_kernels(gw_sweep, {live["kernel"], *{k["kernel"]["id"] for k in gw_sweep.rest.get("api/sessions").json()}})
+            if not gw_sweep.alive():
+                break
+            sessions = gw_sweep.rest.get("api/sessions").json()
+            delete_extra_kernels(gw_sweep, {live["kernel"], *{k["kernel"]["id"] for k in sessions}})
     for label, body in BODIES.items():
         send("POST", f"/api/kernels/{live['kernel']}/restart", {"Content-Type": "application/json"}, body, label=label)
 
