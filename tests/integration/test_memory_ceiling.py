@@ -178,8 +178,9 @@ def test_finding_7_ipykernel_printing_300mb_in_one_message(gw, kernels):
     assert growth < 40 * MB, f"VmHWM grew by {growth / MB:.0f} MB"
 
 
-@pytest.mark.xfail(strict=False, reason="ChannelsHandler awaits the write (and the close frame) to a client that never "
-                                       "reads: the too-slow client's connection stays open until it reads")
+@pytest.mark.xfail(strict=False, reason="known, open: a client closed as too slow has its connection closed 5 s later "
+                                       "(ChannelsHandler.closeGrace), but in some runs the relay never marks this stalled "
+                                       "client too slow within 30 s (under investigation)")
 def test_finding_7_a_client_that_never_reads_is_disconnected_as_too_slow(gw, kernels):
     flooder = kernels.start(gw, "echo")
     stalled = stalled_client(gw, flooder["id"])

@@ -22,6 +22,8 @@ public final class ClientConnection: Sendable {
         var queuedBytes = 0
         var waiter: CheckedContinuation<ChannelMessage?, Never>?
         var closeReason: String?
+        /// Tasks waiting in ``waitUntilClosed()``.
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
         /// Where queued bytes are charged (set when the client is attached to a kernel).
         var account: MemoryAccount?
     }
@@ -124,13 +126,29 @@ public final class ClientConnection: Sendable {
     /// Closes the client: queued messages already taken are sent, the rest dropped, `next()` returns nil.
     /// The first reason wins.
     public func close(reason: String) {
-        let waiter: CheckedContinuation<ChannelMessage?, Never>? = state.withLock { state in
+        let (waiter, closeWaiters) = state.withLock { state in
             if state.closeReason == nil { state.closeReason = reason }
             let waiter = state.waiter
             state.waiter = nil
-            return waiter
+            let closeWaiters = state.closeWaiters
+            state.closeWaiters = []
+            return (waiter, closeWaiters)
         }
         waiter?.resume(returning: nil)
+        for closeWaiter in closeWaiters { closeWaiter.resume() }
+    }
+
+    /// Returns once the client is closed (at once if it is). Not cancellable: callers close the client
+    /// themselves when they stop waiting.
+    public func waitUntilClosed() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let closed = state.withLock { state in
+                if state.closeReason != nil { return true }
+                state.closeWaiters.append(continuation)
+                return false
+            }
+            if closed { continuation.resume() }
+        }
     }
 
     /// Why the client was closed, or nil while it is open.

@@ -61,79 +61,94 @@ struct ChannelsHandler {
         logger.debug("client attached", metadata: ["kernel_id": "\(id)", "session": "\(session)", "protocol": "\(wsProtocol)"])
         defer { connection.detach(client) }
 
-        let allocator = ByteBufferAllocator()
-        enum Direction: Sendable { case toClient, fromClient }
-        await withTaskGroup(of: Direction.self) { group in
-            group.addTask {
-                // Kernel → client.
-                while let message = await client.next() {
-                    do {
-                        // Binary frames (v1, legacy with buffers) are encoded straight into the buffer NIO writes.
-                        switch WebSocketCodec.encode(message, protocol: wsProtocol, allocator: allocator) {
-                        case .text(let text): try await outbound.writeTextMessage(text)
-                        case .binary(let buffer): try await outbound.writeBinaryMessage(buffer)
-                        }
-                    } catch {
-                        client.close(reason: "Write failed")
-                        return .toClient
-                    }
-                }
-                let reason = client.closeReason ?? "Closed"
-                if reason.hasPrefix("Client too slow") {
-                    try? await outbound.close(.policyViolation, reason: Self.closeReason(reason))
-                } else if reason == Self.tooLarge {
-                    try? await outbound.close(.messageTooLarge, reason: Self.closeReason(reason))
-                } else {
-                    try? await outbound.close(.normalClosure, reason: Self.closeReason(reason))
-                }
-                return .toClient
+        // A client closed by the relay (too slow, budget) whose socket stops reading would keep the writer below
+        // waiting for ever, holding its connection and a message: after a grace period its channel is closed.
+        let channel = context.requestContext.channel
+        await withTaskGroup(of: Void.self) { watchdog in
+            watchdog.addTask {
+                await client.waitUntilClosed()
+                guard (try? await Task.sleep(for: Self.closeGrace)) != nil else { return }
+                try? await channel.close()
             }
-            group.addTask {
-                // Client → kernel. Malformed messages are logged once per connection, then counted: a client
-                // cannot flood the log.
-                var malformed = 0
-                defer {
-                    if malformed > 1 {
-                        logger.info("ignored malformed WebSocket messages", metadata: ["kernel_id": "\(id)", "count": "\(malformed)"])
-                    }
-                }
-                do {
-                    for try await message in inbound.messages(maxSize: settings.maxMessageSize) {
-                        let frame: WebSocketFrame
-                        switch message {
-                        case .text(let text): frame = .text(text)
-                        case .binary(let buffer): frame = .binary(Array(buffer.readableBytesView))
-                        }
+            let allocator = ByteBufferAllocator()
+            enum Direction: Sendable { case toClient, fromClient }
+            await withTaskGroup(of: Direction.self) { group in
+                group.addTask {
+                    // Kernel → client.
+                    while let message = await client.next() {
                         do {
-                            let decoded = try WebSocketCodec.decode(frame, protocol: wsProtocol,
-                                                                    limits: WebSocketCodecLimits(maxParts: 1024, maxFrameSize: settings.maxMessageSize))
-                            connection.send(decoded, from: client)
+                            // Binary frames (v1, legacy with buffers) are encoded straight into the buffer NIO writes.
+                            switch WebSocketCodec.encode(message, protocol: wsProtocol, allocator: allocator) {
+                            case .text(let text): try await outbound.writeTextMessage(text)
+                            case .binary(let buffer): try await outbound.writeBinaryMessage(buffer)
+                            }
                         } catch {
-                            malformed += 1
-                            if malformed == 1 {
-                                logger.info("ignoring a malformed WebSocket message (further ones are counted)",
-                                            metadata: ["kernel_id": "\(id)", "error": "\(error)"])
+                            client.close(reason: "Write failed")
+                            return .toClient
+                        }
+                    }
+                    let reason = client.closeReason ?? "Closed"
+                    if reason.hasPrefix("Client too slow") {
+                        try? await outbound.close(.policyViolation, reason: Self.closeReason(reason))
+                    } else if reason == Self.tooLarge {
+                        try? await outbound.close(.messageTooLarge, reason: Self.closeReason(reason))
+                    } else {
+                        try? await outbound.close(.normalClosure, reason: Self.closeReason(reason))
+                    }
+                    return .toClient
+                }
+                group.addTask {
+                    // Client → kernel. Malformed messages are logged once per connection, then counted: a client
+                    // cannot flood the log.
+                    var malformed = 0
+                    defer {
+                        if malformed > 1 {
+                            logger.info("ignored malformed WebSocket messages", metadata: ["kernel_id": "\(id)", "count": "\(malformed)"])
+                        }
+                    }
+                    do {
+                        for try await message in inbound.messages(maxSize: settings.maxMessageSize) {
+                            let frame: WebSocketFrame
+                            switch message {
+                            case .text(let text): frame = .text(text)
+                            case .binary(let buffer): frame = .binary(Array(buffer.readableBytesView))
+                            }
+                            do {
+                                let decoded = try WebSocketCodec.decode(frame, protocol: wsProtocol,
+                                                                        limits: WebSocketCodecLimits(maxParts: 1024, maxFrameSize: settings.maxMessageSize))
+                                connection.send(decoded, from: client)
+                            } catch {
+                                malformed += 1
+                                if malformed == 1 {
+                                    logger.info("ignoring a malformed WebSocket message (further ones are counted)",
+                                                metadata: ["kernel_id": "\(id)", "error": "\(error)"])
+                                }
                             }
                         }
+                    } catch {
+                        logger.info("WebSocket read ended", metadata: ["kernel_id": "\(id)", "error": "\(error)"])
+                        if "\(error)".contains("messageTooLarge") {
+                            client.close(reason: Self.tooLarge)
+                            return .fromClient
+                        }
                     }
-                } catch {
-                    logger.info("WebSocket read ended", metadata: ["kernel_id": "\(id)", "error": "\(error)"])
-                    if "\(error)".contains("messageTooLarge") {
-                        client.close(reason: Self.tooLarge)
-                        return .fromClient
-                    }
+                    client.close(reason: "Client disconnected")
+                    return .fromClient
                 }
-                client.close(reason: "Client disconnected")
-                return .fromClient
+                let first = await group.next()
+                client.close(reason: "Closed")
+                // When the client's side ended first, the kernel → client task is left to send the close frame: a
+                // cancelled task would leave the handshake half done (the frame never sent, the client waiting).
+                if first == .toClient { group.cancelAll() }
             }
-            let first = await group.next()
             client.close(reason: "Closed")
-            // When the client's side ended first, the kernel → client task is left to send the close frame: a
-            // cancelled task would leave the handshake half done (the frame never sent, the client waiting).
-            if first == .toClient { group.cancelAll() }
+            watchdog.cancelAll()
         }
         logger.debug("client detached", metadata: ["kernel_id": "\(id)", "session": "\(session)"])
     }
+
+    /// How long a closed client's pending write and close frame may take before its connection is closed.
+    static let closeGrace: Duration = .seconds(5)
 
     /// The close reason (and code 1009) of a client message beyond `--max-message-size`.
     static let tooLarge = "Message too large"
