@@ -94,7 +94,8 @@ def world(fake_kube_factory, tmp_path):
                           # pod IPs are loopback addresses here (a real pod's are not): the gateway's loopback Host
                           # check must accept the Service's names, as it never applies on a real pod IP
                           # the venv's interpreter stands in for the kernel image's python, run as uid 1000
-                          shared_paths=[sys.base_prefix],
+                          # and the checkout's binaries stay visible under any volume (CI may clone into /tmp)
+                          shared_paths=[sys.base_prefix, str(BINARY.parent), str(VENV_BIN.parent)],
                           base_env={"EJ_LOCAL_HOSTNAMES": ",".join(
                               [GW, f"{GW}.{NS}", f"{GW}.{NS}.svc", f"{GW}.{NS}.svc.cluster.local"])})
     cluster.start()

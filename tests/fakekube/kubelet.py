@@ -944,11 +944,11 @@ class PodWorker(threading.Thread):
         for i, (src, dst, ro) in enumerate(self.bind_mounts):
             lines.append(f"exec {10 + i}< {shlex.quote(src)}")
         user = self.uid_gid[0]
-        shared = [p for p in self.kl.shared_paths if user not in (None, 0)]
+        shared = list(self.kl.shared_paths)
         for j, path in enumerate(shared):  # host paths a non-root pod user must reach (its "image" files)
             fd = 10 + len(self.bind_mounts) + j
             private = next((str(a) for a in reversed(Path(path).parents) if str(a) != "/" and
-                            not os.stat(a).st_mode & 0o001), None)
+                            not os.stat(a).st_mode & 0o001), None) if user not in (None, 0) else None
             lines.append(f"exec {fd}< {shlex.quote(path)}")
             if private:
                 staging = self.dir / f"shared-{j}"
@@ -961,6 +961,13 @@ class PodWorker(threading.Thread):
             lines.append(f"mount --bind /proc/$$/fd/{10 + i} {shlex.quote(dst)}")
             if ro:
                 lines.append(f"mount -o remount,bind,ro {shlex.quote(dst)}")
+        # a volume mounted over a parent of a shared path (an emptyDir at /tmp over a checkout in /tmp) would hide
+        # the pod's "image" files: bind them back on top (the directories were opened before any mount)
+        for j, path in enumerate(shared):
+            if any(path == dst or path.startswith(dst.rstrip("/") + "/") for _, dst, _ in self.bind_mounts):
+                fd = 10 + len(self.bind_mounts) + j
+                lines.append(f"mkdir -p {shlex.quote(path)}")
+                lines.append(f"mount --bind /proc/$$/fd/{fd} {shlex.quote(path)}")
         user, group, groups = self.uid_gid
         if user is not None or group is not None:
             priv = ["setpriv"]
