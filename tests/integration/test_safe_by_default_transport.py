@@ -140,14 +140,18 @@ def test_finding17_connections_beyond_max_are_closed_at_once(gateways, kernelspe
 
 def test_finding17_limits_from_environment(gateways, kernelspecs_dir, root_dir):
     gw = gateways("conn-env", kernelspec_dirs=[kernelspecs_dir], root_dir=root_dir,
-                  env={"EJ_HEADER_TIMEOUT": "1", "EJ_MAX_CONNECTIONS": "4"})
+                  env={"EJ_HEADER_TIMEOUT": "3", "EJ_MAX_CONNECTIONS": "4"})
+    # The readiness checks' keep-alive connection would take a slot; the header timeout leaves time to open all
+    # five connections before the half-open ones are closed (which would free their slots).
+    gw.rest.session.close()
+    time.sleep(0.2)
     half = open_connections(gw.port, 3, partial_head(gw.port))
     try:
         idle = open_connections(gw.port, 1, None)
         time.sleep(0.3)
         extra = open_connections(gw.port, 1, f"GET /api/kernelspecs HTTP/1.1\r\nHost: 127.0.0.1:{gw.port}\r\n\r\n".encode())
         assert wait_all_closed(extra, 2)[0] == 0, "EJ_MAX_CONNECTIONS=4: a 5th connection was kept open"
-        assert wait_all_closed(half, 1 + 4)[0] == 0, "EJ_HEADER_TIMEOUT=1: half-open connections kept"
+        assert wait_all_closed(half, 3 + 4)[0] == 0, "EJ_HEADER_TIMEOUT=3: half-open connections kept"
     finally:
         close_all(half + idle + extra)
 
