@@ -260,16 +260,16 @@ public actor KernelManager: Service {
         }
     }
 
-    /// Waits (at most 500 ms) for the `idle` that follows the readiness probe's `busy`, so that the model a
+    /// Waits (at most 2 s: a loaded machine delays the kernel's `idle`) for the `idle` that follows the readiness
+    /// probe's `busy`, so that the model a
     /// start answers with says `idle` rather than the probe's `busy`. Normally only the probe can have made the
     /// kernel busy here: nobody has its id before the start answers, and during a restart clients' messages
     /// are held until the kernel is ready.
     private static func settle(_ kernel: ManagedKernel?) async {
         guard let kernel else { return }
-        var waits = 0
-        while kernel.reportsBusy, waits < 250 {
+        let deadline = ContinuousClock.now + .seconds(2)
+        while kernel.reportsBusy, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(2))
-            waits += 1
         }
     }
 
