@@ -391,3 +391,92 @@ def strip_server_fields(obj: dict) -> dict:
 def kubernetes_validate(files: list[Path], version: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(KUBERNETES_VALIDATE), "-k", version, "--strict", "--quiet", *map(str, files)],
                           capture_output=True, text=True, timeout=300)
+
+
+# --------------------------------------------------------------------------------------------
+# gateway restarts: kernels that outlive their gateway (issue 16)
+# --------------------------------------------------------------------------------------------
+
+# A kernel that prints "tick N" every 100 ms from a background thread: its shell stays free (kernel_info, a
+# restarted gateway's probe, is answered at once) while its output keeps coming on iopub.
+COUNTER_CODE = """\
+import threading, time
+def _ej_count():
+    i = 0
+    while True:
+        i += 1
+        print(f"tick {i}", flush=True)
+        time.sleep(0.1)
+threading.Thread(target=_ej_count, daemon=True, name="ej-counter").start()
+"""
+
+
+def ticks(messages: list[dict]) -> list[int]:
+    """The counter values (COUNTER_CODE) in these WebSocket messages, in arrival order."""
+    import re
+
+    text = "".join(m["content"].get("text", "") for m in messages if m.get("msg_type") == "stream")
+    return [int(n) for n in re.findall(r"tick (\d+)", text)]
+
+
+def successor(factory: GatewayFactory, old: PodGateway, *, extra_args: list[str] | None = None,
+              env: dict | None = None, same_port: bool = True, start: bool = True, label: str | None = None,
+              **config_changes) -> PodGateway:
+    """A new gateway process configured as ``old`` was (kubeconfig, namespace, --gateway-name, kernelspecs, HOME
+    and, by default, its port): the gateway after a restart, a crash or a rolling update. ``extra_args`` are added
+    to ``old``'s arguments, ``config_changes`` replace GatewayConfig fields. Stopped with the factory's others."""
+    import dataclasses
+
+    cfg = dataclasses.replace(old.config, port=old.port if same_port else None,
+                              extra_args=[*old.config.extra_args, *(extra_args or [])], **config_changes)
+    g = PodGateway(cfg, factory.log_dir, label or f"{old.log_path.stem}-next", old.home, old.kubeconfig,
+                   {**old.env_overrides, **(env or {})})
+    factory.started.append(g)
+    return g.start() if start else g
+
+
+def kill_hard(gw: PodGateway) -> None:
+    """``kill -9`` the gateway process (no chance to clean anything up) and reap it."""
+    import signal
+
+    assert gw.proc is not None and gw.alive(), "the gateway is not running"
+    os.kill(gw.pid, signal.SIGKILL)
+    gw.proc.wait(10)
+
+
+def terminate(gw: PodGateway, timeout: float = 30) -> int | None:
+    """SIGTERM the gateway process; its exit code, or None if it is still running after ``timeout`` s."""
+    import signal
+
+    assert gw.proc is not None and gw.alive(), "the gateway is not running"
+    gw.proc.send_signal(signal.SIGTERM)
+    try:
+        return gw.proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def kernel_object_uids(cluster: Cluster, gateway: str | None = None) -> dict[str, str]:
+    """``{"Pod/<name>" | "Secret/<name>": uid}`` of the kernel Pods and Secrets (of ``gateway``, if given)."""
+    out = {}
+    for ref in cluster.kernel_objects(gateway):
+        kind, name = ref.split("/", 1)
+        obj = cluster.kube.get_object("v1", kind, name, cluster.namespace)
+        if obj is not None:
+            out[ref] = obj["metadata"]["uid"]
+    return out
+
+
+def pod_secret_creations_and_deletions(cluster: Cluster, since: int) -> list[str]:
+    """The gateways' POST and DELETE requests on pods or Secrets after request ``since`` (PATCHes are left out)."""
+    import re
+
+    return [f"{q['method']} {q['path']} -> {q['status']}" for q in cluster.gateway_requests(since=since)
+            if q["method"] in ("POST", "DELETE") and re.search(r"/(pods|secrets)(/|$)", q["path"])]
+
+
+def listed_kernels(gw: PodGateway, timeout: float = 5) -> dict[str, str]:
+    """``{id: kernelspec name}`` of GET /api/kernels, which must answer within ``timeout`` s."""
+    r = gw.rest.get("api/kernels", timeout=timeout)
+    assert r.status_code == 200, f"GET /api/kernels -> {r.status_code} {r.text[:300]}"
+    return {k["id"]: k["name"] for k in r.json()}
