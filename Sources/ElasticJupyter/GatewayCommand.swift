@@ -91,6 +91,9 @@ struct GatewayCommand: AsyncParsableCommand {
     var kernelMemoryLimit: String?
     @Flag(name: .customLong("allow-local-kernels"), inversion: .prefixedNo, help: "Offer local-process kernelspecs (EJ_ALLOW_LOCAL_KERNELS).")
     var allowLocalKernels: Bool?
+    @Flag(name: .customLong("shutdown-kernels-on-exit"), inversion: .prefixedNo,
+          help: "Stop kernels when the gateway stops (EJ_SHUTDOWN_KERNELS_ON_EXIT; default: local yes, pods no).")
+    var shutdownKernelsOnExit: Bool?
     @Flag(name: .customLong("kubernetes"), inversion: .prefixedNo, help: "Use a cluster configuration when one exists (EJ_KUBERNETES).")
     var kubernetes: Bool?
     @Option(name: .customLong("runtime-dir"), help: "Directory for connection files (EJ_RUNTIME_DIR).") var runtimeDir: String?
@@ -121,6 +124,7 @@ struct GatewayCommand: AsyncParsableCommand {
             ("allowed-images", allowedImages), ("kernel-uid-range", kernelUIDRange), ("kernel-gid-range", kernelGIDRange),
             ("prohibited-uids", prohibitedUIDs), ("prohibited-gids", prohibitedGIDs), ("kernel-cpu-limit", kernelCPULimit),
             ("kernel-memory-limit", kernelMemoryLimit), ("allow-local-kernels", allowLocalKernels.map { String($0) }),
+            ("shutdown-kernels-on-exit", shutdownKernelsOnExit.map { String($0) }),
         ]
         for (key, value) in pairs + kernelPods { if let value { flags[key] = value } }
         let memory: [(String, String?)] = [

@@ -84,7 +84,8 @@ struct GatewayPlan {
                 maxKernels: max(0, try resolved.int("max-kernels")),
                 maxKernelsPerUser: max(0, try resolved.int("max-kernels-per-user")),
                 authorizedUsers: resolved.list("authorized-users").isEmpty ? nil : Set(resolved.list("authorized-users")),
-                unauthorizedUsers: Set(resolved.list("unauthorized-users"))))
+                unauthorizedUsers: Set(resolved.list("unauthorized-users"))),
+            shutdownKernelsOnExit: resolved.value("shutdown-kernels-on-exit") == nil ? nil : try resolved.bool("shutdown-kernels-on-exit"))
         cull = CullConfiguration(
             idleTimeout: try resolved.secondsOrOff("cull-idle-timeout"), interval: max(0.1, try resolved.double("cull-interval")),
             cullConnected: try resolved.bool("cull-connected"), cullBusy: try resolved.bool("cull-busy"),

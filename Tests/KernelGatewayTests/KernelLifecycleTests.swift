@@ -27,7 +27,7 @@ struct KernelLifecycleTests {
     @Test func failedStartIsAbandoned() {
         var machine = KernelLifecycle(autoRestart: true, maxAutomaticRestarts: 5)
         _ = machine.handle(.launched)
-        #expect(machine.handle(.launchFailed(reason: "exit 1")) == .abandonStart(reason: "exit 1"))
+        #expect(machine.handle(.launchFailed(.provisioner("exit 1"))) == .abandonStart(.provisioner("exit 1")))
         #expect(machine.phase == .terminated)
     }
 
@@ -81,7 +81,7 @@ struct KernelLifecycleTests {
         var machine = runningMachine(max: 5)
         _ = machine.handle(.processExited(generation: 1, at: t0, description: "crash"))
         var actions: [KernelLifecycle.Action] = []
-        for _ in 0..<5 { actions.append(machine.handle(.launchFailed(reason: "no python"))) }
+        for _ in 0..<5 { actions.append(machine.handle(.launchFailed(.provisioner("no python")))) }
         #expect(actions.dropLast().allSatisfy { $0 == .restartAutomatically })
         guard case .declareDead = actions.last else { Issue.record("got \(actions)"); return }
     }

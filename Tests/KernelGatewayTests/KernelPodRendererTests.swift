@@ -362,7 +362,7 @@ import Testing
 
     @Test func anInvalidTemplateFailsTheLaunch() throws {
         let error = try Self.failure(template: "apiVersion: v1\nkind: Pod\nspec: [unclosed\n")
-        guard case .launchFailed(let text)? = error else {
+        guard case .launchFailed(.provisioner(let text))? = error else {
             Issue.record("expected launchFailed, got \(String(describing: error))")
             return
         }

@@ -30,7 +30,7 @@ struct MemoryBudgetTests {
         var accepted = 0
         for _ in 0..<10 where client.enqueue(message(bytes: 5000)) { accepted += 1 }
         #expect(accepted == 3)
-        #expect(client.closeReason?.hasPrefix("Client too slow") == true)
+        #expect(client.closeReason?.isTooSlow == true)
         #expect(budget.used == 0)
     }
 
@@ -44,7 +44,7 @@ struct MemoryBudgetTests {
             #expect(budget.used > 2000)
             _ = await client.next()
             #expect(budget.used > 1000 && budget.used < 2000)
-            client.close(reason: "gone")
+            client.close(reason: .clientDisconnected)
         }
         #expect(budget.used == 0)
     }

@@ -260,13 +260,14 @@ def test_lifecycle_leaves_nothing_and_never_touches_another_gateways_pods(
     cluster.wait_clean(timeout=30)
 
 
-def test_sigterm_deletes_the_gateways_pods_and_only_those(cluster, specs_dir, gateways):
-    """A stopping gateway (SIGTERM) shuts its kernels down: it deletes its pods (their Secrets go with them),
-    starts no new ones, leaves another gateway's pods alone, and exits promptly."""
+def test_sigterm_with_shutdown_on_exit_deletes_the_gateways_pods_and_only_those(cluster, specs_dir, gateways):
+    """With --shutdown-kernels-on-exit a stopping gateway (SIGTERM) shuts its kernels down: it deletes its pods
+    (their Secrets go with them), starts no new ones, leaves another gateway's pods alone, and exits promptly.
+    (Without it, pod kernels outlive the gateway: tests/kube/test_pod_adoption.py.)"""
     other = gateways(specs_dir, cluster.kubeconfig, name="gw-other")
     other_kid = other.start_kernel("pod_echo")
     other_pod = cluster.kernel_pod(other_kid)
-    gw = gateways(specs_dir, cluster.kubeconfig, name="gw-stopping")
+    gw = gateways(specs_dir, cluster.kubeconfig, name="gw-stopping", extra_args=["--shutdown-kernels-on-exit"])
     ids = [gw.start_kernel("pod_python" if i == 0 else "pod_echo") for i in range(3)]
     assert len(cluster.pods(gateway="gw-stopping")) == 3
     with gw.ws(ids[0]) as ws:
@@ -298,7 +299,8 @@ def test_sigterm_deletes_the_gateways_pods_and_only_those(cluster, specs_dir, ga
 
 
 def test_sigterm_while_a_kernel_is_starting_leaves_nothing(cluster, specs_dir, gateways):
-    """A gateway asked to stop while a kernel pod is still starting stops promptly and deletes that pod too."""
+    """A gateway asked to stop while a kernel pod is still starting stops promptly and deletes that pod (a start
+    nobody was answered for); the kernel that was running is left running for the next gateway."""
     write_pod_kernelspec(specs_dir, "never_answers", argv=["/bin/sh", "-c", "exec sleep 600", "never-answers", "{connection_file}"],
                          interrupt_mode=None)
     gw = gateways(specs_dir, cluster.kubeconfig, name="gw-term")
@@ -315,9 +317,11 @@ def test_sigterm_while_a_kernel_is_starting_leaves_nothing(cluster, specs_dir, g
         code = gw.proc.wait(20)
     except Exception:  # noqa: BLE001
         code = None
+    running = cluster.kernel_pod(kid)["metadata"]["name"]
+    kept = sorted([f"Pod/{running}", f"Secret/{running}-connection"])
     deadline = time.monotonic() + 5
-    while (left := cluster.kernel_objects()) and time.monotonic() < deadline:
+    while (left := sorted(cluster.kernel_objects())) != kept and time.monotonic() < deadline:
         time.sleep(0.1)
     gw.stop()
     t.join(5)
-    assert code == 0 and not left, f"exit code {code} (None: still running 20 s after SIGTERM); left: {left}"
+    assert code == 0 and left == kept, f"exit code {code} (None: still running 20 s after SIGTERM); left: {left}"

@@ -38,6 +38,11 @@ public struct KernelManagerConfiguration: Sendable {
     public var heartbeatInterval: Duration
     /// Kernel count limits and user lists.
     public var limits: KernelLimits
+    /// Whether kernels are shut down when the gateway stops: nil = local processes yes, pods no (they are
+    /// adopted by the next gateway). `--shutdown-kernels-on-exit`.
+    public var shutdownKernelsOnExit: Bool?
+    /// How long a stopping gateway waits for replies to requests already sent to kernels it leaves running.
+    public var exitDrainTimeout: Duration
 
     /// Creates a configuration; every parameter has the documented default.
     public init(
@@ -58,8 +63,12 @@ public struct KernelManagerConfiguration: Sendable {
         kernelMemoryShareBytes: Int = 64 << 20,
         maxKernelMessageBytes: Int = 32 << 20,
         heartbeatInterval: Duration = .seconds(5),
-        limits: KernelLimits = .init()
+        limits: KernelLimits = .init(),
+        shutdownKernelsOnExit: Bool? = nil,
+        exitDrainTimeout: Duration = .seconds(10)
     ) {
+        self.shutdownKernelsOnExit = shutdownKernelsOnExit
+        self.exitDrainTimeout = exitDrainTimeout
         self.clientEnvs = clientEnvs
         self.inheritedEnvs = inheritedEnvs
         self.gatewayEnvironment = gatewayEnvironment

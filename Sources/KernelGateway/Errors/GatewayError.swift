@@ -11,8 +11,8 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidRequest(String)
     /// A configured limit refuses the request; the text names the limit and its value.
     case limitReached(String)
-    /// The kernel could not be started; the text says why (exit code, timeout, provisioner reason).
-    case launchFailed(String)
+    /// The kernel could not be started; the failure says why (exit, timeout, pod failure, provisioner reason).
+    case launchFailed(StartFailure)
     /// The kernel is not in a state that allows the operation (e.g. dead, shutting down).
     case kernelUnavailable(id: String, state: String)
     /// The operation did not complete in time.
@@ -28,7 +28,7 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
             return "User '\(user)' is not authorized to start kernel '\(spec)'. Ensure KERNEL_USERNAME is set to an appropriate value and retry the request."
         case .invalidRequest(let text): return text
         case .limitReached(let text): return text
-        case .launchFailed(let text): return text
+        case .launchFailed(let failure): return failure.description
         case .kernelUnavailable(let id, let state): return "Kernel \(id) is \(state)"
         case .timeout(let text): return text
         case .internalError(let text): return text

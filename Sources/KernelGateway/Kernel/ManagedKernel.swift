@@ -1,5 +1,6 @@
 import Foundation
 import JupyterProtocol
+import KubernetesRuntime
 import Synchronization
 
 /// One kernel the gateway manages: its kernelspec, its lifecycle, its current process and its relay.
@@ -23,16 +24,20 @@ public final class ManagedKernel: Sendable {
         var connection: KernelConnection?
         var reportedState = "starting"
         var lastActivity: Date
-        var reason: String?
+        /// Opened when the kernel reports a state other than `busy` (see ``waitUntilNotBusy(timeout:)``).
+        var notBusy: Gate?
     }
 
-    init(launchContext: LaunchContext, lifecycle: KernelLifecycle, now: Date) {
+    /// - Parameters:
+    ///   - now: When it was created (for an adopted kernel: when its pod was).
+    ///   - lastActivity: Its last activity, if known from before (an adopted kernel's pod annotation); else `now`.
+    init(launchContext: LaunchContext, lifecycle: KernelLifecycle, now: Date, lastActivity: Date? = nil) {
         self.id = launchContext.kernelID
         self.spec = launchContext.spec
         self.user = launchContext.user
         self.launchContext = launchContext
         self.createdAt = now
-        self.state = Mutex(State(lifecycle: lifecycle, lastActivity: now))
+        self.state = Mutex(State(lifecycle: lifecycle, lastActivity: lastActivity ?? now))
     }
 
     /// The REST model.
@@ -42,7 +47,7 @@ public final class ManagedKernel: Sendable {
                 id: id, name: spec.name, lastActivity: state.lastActivity,
                 executionState: state.lifecycle.executionState(reported: state.reportedState),
                 connections: state.connection?.clientCount ?? 0,
-                reason: state.reason, user: user)
+                reason: state.lifecycle.reason, user: user)
         }
     }
 
@@ -63,18 +68,35 @@ public final class ManagedKernel: Sendable {
         state.withLock { $0.lifecycle.handle(event) }
     }
 
+    /// Restarts of any kind since the kernel was first started.
+    public var restarts: Int { state.withLock { $0.lifecycle.restarts } }
+
+    /// Returns once the kernel's last reported state is not `busy`, or after `timeout`.
+    func waitUntilNotBusy(timeout: Duration) async {
+        let gate: Gate? = state.withLock { state in
+            guard state.reportedState == "busy" else { return nil }
+            if state.notBusy == nil { state.notBusy = Gate() }
+            return state.notBusy
+        }
+        guard let gate else { return }
+        _ = await withDeadline(timeout) { try? await gate.wait() }
+    }
+
     /// Records a message from the kernel (called on the reactor thread): iopub `status` sets the
     /// execution state; output caused by a user-driven request is activity (see `ActivityModel`).
     func recordKernelMessage(channel: KernelChannel, peek: MessagePeek, parentType: String?, now: Date) {
         let isStatus = channel == .iopub && peek.msgType == "status"
         let isActivity = ActivityModel.isActivity(kernelMessageParentType: parentType)
         guard isStatus || isActivity else { return }
-        state.withLock { state in
+        let released: Gate? = state.withLock { state in
             if isActivity { state.lastActivity = now }
-            if isStatus, let executionState = peek.executionState {
-                state.reportedState = executionState
-            }
+            guard isStatus, let executionState = peek.executionState else { return nil }
+            state.reportedState = executionState
+            guard executionState != "busy", let gate = state.notBusy else { return nil }
+            state.notBusy = nil
+            return gate
         }
+        released?.open()
     }
 
     /// Records a client's message: user-driven requests are activity.

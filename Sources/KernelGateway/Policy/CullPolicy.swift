@@ -64,7 +64,7 @@ public enum CullPolicy {
     /// Decides whether to cull. Kernels that are starting, restarting or shutting down are never culled.
     public static func decide(_ kernel: CullCandidate, configuration: CullConfiguration, now: Date) -> Decision {
         switch kernel.phase {
-        case .starting, .restarting, .shuttingDown, .terminated: return .keep
+        case .starting, .adopted, .restarting, .culling, .shuttingDown, .detaching, .terminated: return .keep
         case .running, .dead: break
         }
         if configuration.maxAge > 0 {

@@ -50,14 +50,26 @@ public enum KernelExit: Sendable, Equatable, CustomStringConvertible {
 
 /// Errors of provisioners.
 public enum ProvisionerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The typed failure a start reports for this error.
+    public var startFailure: StartFailure {
+        switch self {
+        case .launchFailed(let text): return .provisioner(text)
+        case .failed(let failure): return failure
+        case .refused(let error): return .provisioner(error.description)
+        }
+    }
+
     /// The kernel could not be launched; the text says why.
     case launchFailed(String)
+    /// The kernel could not be launched, for a reason the provisioner knows the type of.
+    case failed(StartFailure)
     /// The request itself is refused (bad or forbidden values), with the error to report.
     case refused(GatewayError)
 
     public var description: String {
         switch self {
         case .launchFailed(let text): return text
+        case .failed(let failure): return failure.description
         case .refused(let error): return error.description
         }
     }
@@ -67,6 +79,46 @@ public enum ProvisionerError: Error, Sendable, Equatable, CustomStringConvertibl
 public protocol Provisioner: Sendable {
     /// Launches a kernel and returns once its connection info is known (not necessarily answering yet).
     func launch(_ context: LaunchContext) async throws(ProvisionerError) -> any ProvisionedKernel
+    /// The kernels this gateway's earlier processes (or other replicas) left running where this provisioner keeps
+    /// them, to be served again; empty for provisioners whose kernels end with the gateway.
+    func runningKernels() async -> [RunningKernel]
+}
+
+extension Provisioner {
+    public func runningKernels() async -> [RunningKernel] { [] }
+}
+
+/// A kernel found running (e.g. a pod of this gateway) with what is needed to serve it again.
+public struct RunningKernel: Sendable {
+    /// Everything a relaunch needs, as recorded where it runs (id, kernelspec name, user, environment).
+    public var kernelID: String
+    public var kernelSpecName: String
+    public var user: String?
+    public var environment: [String: String]
+    public var workingDirectory: String
+    /// When it was first started.
+    public var createdAt: Date
+    /// Its last activity as recorded (at most a minute old), if any.
+    public var lastActivity: Date?
+    /// Restarts recorded so far.
+    public var restarts: Int
+    /// Waits (at most the given time) until it runs and returns it, ready to be connected to.
+    public var resume: @Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel
+
+    /// Creates the description of a running kernel.
+    public init(kernelID: String, kernelSpecName: String, user: String?, environment: [String: String], workingDirectory: String,
+                createdAt: Date, lastActivity: Date?, restarts: Int,
+                resume: @escaping @Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel) {
+        self.kernelID = kernelID
+        self.kernelSpecName = kernelSpecName
+        self.user = user
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.createdAt = createdAt
+        self.lastActivity = lastActivity
+        self.restarts = restarts
+        self.resume = resume
+    }
 }
 
 /// One running kernel instance (process or pod) as a provisioner sees it.
@@ -94,13 +146,17 @@ public protocol ProvisionedKernel: Sendable {
     var restartsInPlace: Bool { get }
     /// Whether signals reach the kernel (otherwise interrupts go as `interrupt_request` on control).
     var supportsSignals: Bool { get }
-    /// Records the kernel's last activity where the provisioner keeps state (a pod annotation); the
-    /// provisioner decides how often it actually writes.
-    func noteActivity(_ lastActivity: Date) async
+    /// Records the kernel's last activity and restart count where the provisioner keeps state (pod
+    /// annotations); the provisioner decides how often it actually writes.
+    func noteActivity(_ lastActivity: Date, restarts: Int) async
+    /// Whether the kernel keeps running when the gateway stops (a pod), to be adopted by the next gateway;
+    /// a local process is the gateway's child and stops with it.
+    var outlivesGateway: Bool { get }
 }
 
 extension ProvisionedKernel {
     public var restartsInPlace: Bool { false }
     public var supportsSignals: Bool { true }
-    public func noteActivity(_ lastActivity: Date) async {}
+    public var outlivesGateway: Bool { false }
+    public func noteActivity(_ lastActivity: Date, restarts: Int) async {}
 }

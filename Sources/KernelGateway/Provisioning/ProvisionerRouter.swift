@@ -17,4 +17,10 @@ public struct ProvisionerRouter: Provisioner {
         }
         return try await provisioner.launch(context)
     }
+
+    public func runningKernels() async -> [RunningKernel] {
+        var found: [RunningKernel] = []
+        for provisioner in provisioners.values { found += await provisioner.runningKernels() }
+        return found
+    }
 }

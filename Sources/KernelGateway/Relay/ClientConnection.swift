@@ -21,7 +21,7 @@ public final class ClientConnection: Sendable {
         var queue: Deque<ChannelMessage> = []
         var queuedBytes = 0
         var waiter: CheckedContinuation<ChannelMessage?, Never>?
-        var closeReason: String?
+        var closeReason: ClientCloseReason?
         /// Tasks waiting in ``waitUntilClosed()``.
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
         /// Where queued bytes are charged (set when the client is attached to a kernel).
@@ -65,12 +65,12 @@ public final class ClientConnection: Sendable {
                 return .resumed(waiter)
             }
             if state.queue.count + 1 > limits.messages || state.queuedBytes + size > limits.bytes {
-                state.closeReason = "Client too slow: its send queue exceeded \(limits.messages) messages or \(limits.bytes) bytes"
+                state.closeReason = .tooSlow(messages: limits.messages, bytes: limits.bytes)
                 Self.drop(&state)
                 return .overflow(nil)
             }
             if let account = state.account, !account.charge(size) {
-                state.closeReason = "Client too slow: the gateway's memory budget for this kernel is used up (\(state.queuedBytes) bytes queued for this client)"
+                state.closeReason = .memoryBudgetExceeded(queuedBytes: state.queuedBytes)
                 Self.drop(&state)
                 return .overflow(nil)
             }
@@ -125,7 +125,7 @@ public final class ClientConnection: Sendable {
 
     /// Closes the client: queued messages already taken are sent, the rest dropped, `next()` returns nil.
     /// The first reason wins.
-    public func close(reason: String) {
+    public func close(reason: ClientCloseReason) {
         let (waiter, closeWaiters) = state.withLock { state in
             if state.closeReason == nil { state.closeReason = reason }
             let waiter = state.waiter
@@ -152,7 +152,7 @@ public final class ClientConnection: Sendable {
     }
 
     /// Why the client was closed, or nil while it is open.
-    public var closeReason: String? { state.withLock { $0.closeReason } }
+    public var closeReason: ClientCloseReason? { state.withLock { $0.closeReason } }
 
     /// Number of messages waiting (for tests and metrics).
     public var queuedMessages: Int { state.withLock { $0.queue.count } }

@@ -1,6 +1,7 @@
 import DequeModule
 import Foundation
 import JupyterProtocol
+import KubernetesRuntime
 import Logging
 import Synchronization
 import ZeroMQ
@@ -50,6 +51,12 @@ public final class KernelConnection: Sendable {
         /// Whether an iopub message arrived since the sockets were (re)connected: the SUB socket's
         /// subscription is live only then (ZeroMQ's slow joiner).
         var iopubSeen = false
+        /// Opened when `iopubSeen` becomes true; replaced when it is reset.
+        var iopubLive = Gate()
+        /// Client requests (shell and control) sent to the kernel and not answered yet, by msg_id (bounded).
+        var awaitingReply: Set<String> = []
+        /// Opened when `awaitingReply` empties (see ``waitForPendingReplies(timeout:)``).
+        var repliesDrained: Gate?
         /// When set, only an iopub message caused by one of these gateway requests proves iopub live (after an
         /// in-place restart, the old process's last messages prove nothing about the new one).
         var iopubProbes: Set<String>? = nil
@@ -93,7 +100,7 @@ public final class KernelConnection: Sendable {
         do {
             self.signer = try MessageSigner(key: Array(info.key.utf8), scheme: info.signatureScheme)
         } catch {
-            throw .launchFailed("Unsupported signature scheme '\(info.signatureScheme)' in the kernel's connection info")
+            throw .launchFailed(.unreachable("unsupported signature scheme '\(info.signatureScheme)' in the kernel's connection info"))
         }
     }
 
@@ -191,7 +198,7 @@ public final class KernelConnection: Sendable {
             sockets.withLock { $0 = Sockets(shell: shell, control: nil, stdin: stdin, iopub: iopub, identity: identity) }
         } catch {
             disconnect()
-            throw .launchFailed("Cannot connect to the kernel's sockets: \(error)")
+            throw .launchFailed(.unreachable("\(error)"))
         }
     }
 
@@ -293,6 +300,7 @@ public final class KernelConnection: Sendable {
         routing.withLock {
             $0.iopubSeen = false
             $0.iopubProbes = untilProbed ? [] : nil
+            $0.iopubLive = Gate()
         }
     }
 
@@ -309,7 +317,7 @@ public final class KernelConnection: Sendable {
     }
 
     /// Closes every attached client with a reason and stops buffering.
-    public func closeAllClients(reason: String) {
+    public func closeAllClients(reason: ClientCloseReason) {
         let clients = routing.withLock { routing -> [ClientConnection] in
             let clients = routing.clients.values.flatMap { $0 }
             routing.clients.removeAll()
@@ -336,7 +344,13 @@ public final class KernelConnection: Sendable {
         onClientMessage(peek)
         // One lock per message: remember who asked, and hold the message back while the kernel restarts.
         let held = routing.withLock { routing -> Bool in
-            if let msgID = peek.msgID { Self.remember(msgID: msgID, session: client.sessionID, in: &routing) }
+            if let msgID = peek.msgID {
+                Self.remember(msgID: msgID, session: client.sessionID, in: &routing)
+                if message.channel != .stdin, peek.msgType?.hasSuffix("_request") == true,
+                   routing.awaitingReply.count < Self.maxRememberedRequests {
+                    routing.awaitingReply.insert(msgID)
+                }
+            }
             if peek.msgType == "execute_request" { routing.lastExecuteHeader = message.parts.header }
             guard routing.held != nil else { return false }
             // Bounded by count and by the kernel's memory share; beyond them the message is dropped.
@@ -456,8 +470,14 @@ public final class KernelConnection: Sendable {
             return
         }
         enum Target { case waiter(ReplySlot), client(ClientConnection), none }
+        var drained: Gate?
+        defer { drained?.open() }
         let target: Target = routing.withLock { routing in
             if let parent = peek.parentMsgID {
+                if channel != .stdin, routing.awaitingReply.remove(parent) != nil, routing.awaitingReply.isEmpty {
+                    drained = routing.repliesDrained
+                    routing.repliesDrained = nil
+                }
                 if let waiter = routing.internalWaiters.removeValue(forKey: parent) { return .waiter(waiter) }
                 let session = routing.requesters[parent] ?? peek.parentSession
                 if let session {
@@ -475,6 +495,8 @@ public final class KernelConnection: Sendable {
     }
 
     func deliverToAll(_ message: ChannelMessage, isStatus: Bool, fromKernel: Bool = false, parentMsgID: String? = nil) {
+        var becameLive: Gate?
+        defer { becameLive?.open() }
         let clients: [ClientConnection] = routing.withLock { routing in
             if fromKernel, !routing.iopubSeen {
                 if let probes = routing.iopubProbes {
@@ -485,6 +507,7 @@ public final class KernelConnection: Sendable {
                 } else {
                     routing.iopubSeen = true
                 }
+                if routing.iopubSeen { becameLive = routing.iopubLive }
             }
             for session in routing.offlineOrder {
                 routing.offline[session]?.append(message, isStatus: isStatus)

@@ -83,18 +83,12 @@ struct ChannelsHandler {
                             case .binary(let buffer): try await outbound.writeBinaryMessage(buffer)
                             }
                         } catch {
-                            client.close(reason: "Write failed")
+                            client.close(reason: .writeFailed)
                             return .toClient
                         }
                     }
-                    let reason = client.closeReason ?? "Closed"
-                    if reason.hasPrefix("Client too slow") {
-                        try? await outbound.close(.policyViolation, reason: Self.closeReason(reason))
-                    } else if reason == Self.tooLarge {
-                        try? await outbound.close(.messageTooLarge, reason: Self.closeReason(reason))
-                    } else {
-                        try? await outbound.close(.normalClosure, reason: Self.closeReason(reason))
-                    }
+                    let reason = client.closeReason ?? .closed
+                    await Self.close(outbound, for: reason)
                     return .toClient
                 }
                 group.addTask {
@@ -128,20 +122,20 @@ struct ChannelsHandler {
                     } catch {
                         logger.info("WebSocket read ended", metadata: ["kernel_id": "\(id)", "error": "\(error)"])
                         if "\(error)".contains("messageTooLarge") {
-                            client.close(reason: Self.tooLarge)
+                            client.close(reason: .messageTooLarge)
                             return .fromClient
                         }
                     }
-                    client.close(reason: "Client disconnected")
+                    client.close(reason: .clientDisconnected)
                     return .fromClient
                 }
                 let first = await group.next()
-                client.close(reason: "Closed")
+                client.close(reason: .closed)
                 // When the client's side ended first, the kernel → client task is left to send the close frame: a
                 // cancelled task would leave the handshake half done (the frame never sent, the client waiting).
                 if first == .toClient { group.cancelAll() }
             }
-            client.close(reason: "Closed")
+            client.close(reason: .closed)
             watchdog.cancelAll()
         }
         logger.debug("client detached", metadata: ["kernel_id": "\(id)", "session": "\(session)"])
@@ -150,8 +144,17 @@ struct ChannelsHandler {
     /// How long a closed client's pending write and close frame may take before its connection is closed.
     static let closeGrace: Duration = .seconds(5)
 
-    /// The close reason (and code 1009) of a client message beyond `--max-message-size`.
-    static let tooLarge = "Message too large"
+    /// The WebSocket close code of each reason: 1008 too slow, 1009 too large, 1001 the gateway is going away
+    /// (the kernel lives on: clients reconnect), 1000 otherwise.
+    static func close(_ outbound: WebSocketOutboundWriter, for reason: ClientCloseReason) async {
+        let text = closeReason(reason.description)
+        switch reason {
+        case .tooSlow, .memoryBudgetExceeded: try? await outbound.close(.policyViolation, reason: text)
+        case .messageTooLarge: try? await outbound.close(.messageTooLarge, reason: text)
+        case .gatewayStopping: try? await outbound.close(.goingAway, reason: text)
+        default: try? await outbound.close(.normalClosure, reason: text)
+        }
+    }
 
     /// WebSocket close reasons must fit in 123 bytes.
     static func closeReason(_ text: String) -> String {

@@ -316,12 +316,12 @@ public struct KernelPodRenderer: Sendable {
         }
         let json: KubeJSON
         do { json = Self.kubeJSON(fromYAML: try Yams.load(yaml: text) as Any) } catch {
-            throw .launchFailed("The pod template of kernelspec '\(spec.name)' is not valid YAML")
+            throw .launchFailed(.provisioner("The pod template of kernelspec '\(spec.name)' is not valid YAML"))
         }
         do {
             return try KubeObject(json: Self.substitute(json, variables))
         } catch {
-            throw .launchFailed("The pod template of kernelspec '\(spec.name)' is not a Kubernetes object")
+            throw .launchFailed(.provisioner("The pod template of kernelspec '\(spec.name)' is not a Kubernetes object"))
         }
     }
 

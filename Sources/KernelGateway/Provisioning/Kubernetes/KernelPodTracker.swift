@@ -121,11 +121,10 @@ public final class KernelPodTracker: Service, Sendable {
         }
         switch outcome {
         case .running(let ip): return ip
-        case .failed(let text): throw .launchFailed("Kernel pod \(podName) failed to start: \(text)")
+        case .failed(let text): throw .launchFailed(.podFailed(pod: podName, reason: text))
         case .timedOut:
-            let detail = watch.lastPending.map { " (still \($0))" } ?? ""
-            throw .launchFailed("Kernel pod \(podName) did not start within the launch timeout of \(timeout)\(detail)")
-        case .cancelled: throw .launchFailed("The kernel start was cancelled")
+            throw .launchFailed(.podTimedOut(pod: podName, timeout: timeout, pending: watch.lastPending))
+        case .cancelled: throw .launchFailed(.cancelled)
         }
     }
 

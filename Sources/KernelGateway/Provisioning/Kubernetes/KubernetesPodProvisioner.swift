@@ -65,7 +65,8 @@ public struct KubernetesPodProvisioner: Provisioner {
             ip = try await tracker.waitUntilRunning(podName: rendered.podName, timeout: context.launchTimeout)
         } catch {
             await kernel.cleanUp()
-            throw .launchFailed(error.description)
+            if case .launchFailed(let failure) = error { throw .failed(failure) }
+            throw .refused(error)
         }
         kernel.setIP(ip)
         return kernel

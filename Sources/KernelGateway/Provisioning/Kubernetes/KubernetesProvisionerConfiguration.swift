@@ -77,6 +77,8 @@ public enum KernelPodLabels {
     public static let userAnnotation = "elastic-jupyter.io/user"
     public static let secretAnnotation = "elastic-jupyter.io/connection-secret"
     public static let lastActivityAnnotation = "elastic-jupyter.io/last-activity"
+    /// Restarts of the kernel so far (written with the last activity).
+    public static let restartsAnnotation = "elastic-jupyter.io/restarts"
     /// A random id of the launch that created the object: how an ambiguous create is recognised as ours.
     public static let launchAnnotation = "elastic-jupyter.io/launch"
 

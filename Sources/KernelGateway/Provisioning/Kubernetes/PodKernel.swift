@@ -18,7 +18,7 @@ final class PodKernel: ProvisionedKernel {
     private let info: Mutex<ConnectionInfo>
     private let ended = Mutex<String?>(nil)
     /// When the last-activity annotation was written, and what it said.
-    private let annotated = Mutex<(written: Date, value: Date)?>(nil)
+    private let annotated = Mutex<(written: Date, value: Date, restarts: Int)?>(nil)
     /// The annotation is written at most this often.
     static let annotationInterval: TimeInterval = 60
 
@@ -42,6 +42,7 @@ final class PodKernel: ProvisionedKernel {
     var connectionInfo: ConnectionInfo { info.withLock { $0 } }
     var processID: Int32? { nil }
     var restartsInPlace: Bool { true }
+    var outlivesGateway: Bool { true }
     var supportsSignals: Bool { false }
 
     var hasExited: Bool {
@@ -78,16 +79,19 @@ final class PodKernel: ProvisionedKernel {
         return .lost(reason: reason)
     }
 
-    func noteActivity(_ lastActivity: Date) async {
+    func noteActivity(_ lastActivity: Date, restarts: Int) async {
         let now = Date()
         let due = annotated.withLock { state -> Bool in
-            if let state, state.value == lastActivity || now.timeIntervalSince(state.written) < Self.annotationInterval { return false }
-            state = (now, lastActivity)
+            if let state, state.value == lastActivity && state.restarts == restarts || now.timeIntervalSince(state.written) < Self.annotationInterval {
+                return false
+            }
+            state = (now, lastActivity, restarts)
             return true
         }
         guard due else { return }
         let patch: KubeJSON = ["metadata": ["annotations": [
             .init(stringLiteral: KernelPodLabels.lastActivityAnnotation): .string(JupyterDate.format(lastActivity)),
+            .init(stringLiteral: KernelPodLabels.restartsAnnotation): .string(String(restarts)),
         ]]]
         do {
             _ = try await client.patch(.pods, name: podName, namespace: namespace, patch: patch, as: KubeObject.self)

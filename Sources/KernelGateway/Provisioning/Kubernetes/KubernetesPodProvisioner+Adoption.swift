@@ -1,0 +1,92 @@
+import Foundation
+import JupyterProtocol
+import KubernetesAPI
+
+extension KubernetesPodProvisioner {
+    /// How long adoption waits for the pod watch's first list.
+    static let adoptionSyncTimeout: Duration = .seconds(30)
+
+    /// This gateway's kernel pods that are alive (not being deleted, not failed), read from its one pod watch:
+    /// each with what its pod and connection Secret record (id, kernelspec, user, environment, start, last
+    /// activity, restarts). Nothing is created or deleted here; the Secret is read when the kernel is resumed.
+    public func runningKernels() async -> [RunningKernel] {
+        do {
+            try await tracker.waitForSync(timeout: Self.adoptionSyncTimeout)
+        } catch {
+            logger.warning("cannot list kernel pods to adopt", metadata: ["error": "\(error)"])
+            return []
+        }
+        return tracker.pods.store.list().compactMap(runningKernel(from:))
+    }
+
+    /// The running kernel a pod describes, or nil when the pod is not an adoptable kernel.
+    func runningKernel(from pod: KubeObject) -> RunningKernel? {
+        let meta = pod.metadata
+        guard !meta.isBeingDeleted, let podUID = pod.uid, let podName = meta.name,
+              let kernelID = meta.labels[KernelPodLabels.kernelID],
+              let specName = meta.annotations[KernelPodLabels.kernelSpecAnnotation],
+              let secretName = meta.annotations[KernelPodLabels.secretAnnotation]
+        else { return nil }
+        if case .failed = PodAssessment.assess(pod, scaleUpTriggered: false) { return nil }
+        let environment = Self.containerEnvironment(pod, kernelID: kernelID)
+        let created = meta.creationTimestamp.flatMap(Self.parseTimestamp) ?? Date()
+        let lastActivity = meta.annotations[KernelPodLabels.lastActivityAnnotation].flatMap(Self.parseTimestamp)
+        let restarts = meta.annotations[KernelPodLabels.restartsAnnotation].flatMap { Int($0) }.map { max(0, min($0, 1_000_000)) } ?? 0
+        return RunningKernel(
+            kernelID: kernelID, kernelSpecName: specName, user: meta.annotations[KernelPodLabels.userAnnotation],
+            environment: environment, workingDirectory: environment["KERNEL_WORKING_DIR"] ?? "",
+            createdAt: created, lastActivity: lastActivity, restarts: restarts
+        ) { timeout throws(ProvisionerError) in
+            try await self.resume(podName: podName, podUID: podUID, secretName: secretName, timeout: timeout)
+        }
+    }
+
+    /// Reads the kernel's connection Secret and waits until its pod runs with an IP.
+    func resume(podName: String, podUID: String, secretName: String, timeout: Duration) async throws(ProvisionerError) -> any ProvisionedKernel {
+        let namespace = configuration.namespace
+        let secret: KubeObject
+        do {
+            secret = try await client.get(.secrets, name: secretName, namespace: namespace, as: KubeObject.self)
+        } catch {
+            logger.warning("cannot read an adopted kernel's Secret", metadata: ["pod": "\(podName)", "error": "\(Self.describe(error))"])
+            throw .failed(.provisioner("The kernel's connection Secret cannot be read (\(Self.shortReason(error)))"))
+        }
+        guard let encoded = secret["data"]?["connection.json"]?.stringValue, let data = Data(base64Encoded: encoded),
+              data.count <= 64 << 10, let info = try? JSONDecoder().decode(ConnectionInfo.self, from: data)
+        else {
+            throw .failed(.provisioner("The kernel's connection Secret holds no valid connection file"))
+        }
+        let kernel = PodKernel(client: client, tracker: tracker, podName: podName, podUID: podUID, secretName: secretName,
+                               secretUID: secret.uid, namespace: namespace, connectionInfo: info, logger: logger)
+        do {
+            kernel.setIP(try await tracker.waitUntilRunning(podName: podName, timeout: timeout))
+        } catch {
+            if case .launchFailed(let failure) = error { throw .failed(failure) }
+            throw .refused(error)
+        }
+        return kernel
+    }
+
+    /// The kernel container's plain environment variables (those a relaunch renders again).
+    static func containerEnvironment(_ pod: KubeObject, kernelID: String) -> [String: String] {
+        let containers = pod.spec?["containers"]?.arrayValue ?? []
+        let kernelContainer = containers.first { container in
+            container["env"]?.arrayValue?.contains { $0["name"]?.stringValue == "KERNEL_ID" } == true
+        } ?? containers.first
+        var environment: [String: String] = [:]
+        for variable in kernelContainer?["env"]?.arrayValue ?? [] {
+            guard let name = variable["name"]?.stringValue, let value = variable["value"]?.stringValue else { continue }
+            environment[name] = value
+        }
+        return environment
+    }
+
+    /// An RFC 3339 time as Kubernetes and the gateway's annotations write it (fractional seconds optional).
+    static func parseTimestamp(_ text: String) -> Date? {
+        let plain = ISO8601DateFormatter()
+        if let date = plain.date(from: text) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: text)
+    }
+}
