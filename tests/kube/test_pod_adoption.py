@@ -25,7 +25,6 @@ from podkit import (COUNTER_CODE, kernel_object_uids, kill_hard, listed_kernels,
                     successor, terminate, ticks, wait_until)
 from procs import JupyterServer
 
-NOT_YET = pytest.mark.xfail(reason="issue 16: adoption not implemented yet", strict=False)
 
 ADOPTION_DEADLINE = 10  # seconds from the new gateway process' start until it lists every adopted kernel
 LAST_ACTIVITY = "elastic-jupyter.io/last-activity"
@@ -97,7 +96,6 @@ def activity_basis(pod: dict) -> float:
 
 
 @pytest.mark.slow
-@NOT_YET
 def test_kill_9_with_five_kernels_then_a_new_gateway_adopts_them_behind_jupyter_server(
         cluster, specs_dir, gateways, log_dir, tmp_path):
     gw = gateways(specs_dir, cluster.kubeconfig, name="gw-adopt")
@@ -183,7 +181,6 @@ def test_kill_9_with_five_kernels_then_a_new_gateway_adopts_them_behind_jupyter_
 # --------------------------------------------------------------------------------------------
 
 
-@NOT_YET
 def test_sigterm_leaves_pod_kernels_running_for_the_next_gateway(cluster, specs_dir, gateways):
     local = write_local_kernelspec(specs_dir)
     gw = gateways(specs_dir, cluster.kubeconfig, name="gw-term")
@@ -233,10 +230,10 @@ def test_sigterm_leaves_pod_kernels_running_for_the_next_gateway(cluster, specs_
 
 
 @pytest.mark.parametrize("args, env, deleted", [
-    pytest.param(["--shutdown-kernels-on-exit"], {}, True, marks=NOT_YET, id="flag-on"),
+    pytest.param(["--shutdown-kernels-on-exit"], {}, True, id="flag-on"),
     pytest.param([], {"EJ_SHUTDOWN_KERNELS_ON_EXIT": "true"}, True, id="env-true"),
-    pytest.param(["--no-shutdown-kernels-on-exit"], {}, False, marks=NOT_YET, id="flag-off"),
-    pytest.param([], {"EJ_SHUTDOWN_KERNELS_ON_EXIT": "false"}, False, marks=NOT_YET, id="env-false"),
+    pytest.param(["--no-shutdown-kernels-on-exit"], {}, False, id="flag-off"),
+    pytest.param([], {"EJ_SHUTDOWN_KERNELS_ON_EXIT": "false"}, False, id="env-false"),
 ])
 def test_shutdown_kernels_on_exit_setting(cluster, specs_dir, gateways, args, env, deleted):
     """Explicitly on, SIGTERM shuts the pod kernels down (pods and Secrets deleted) as before; off, they stay."""
@@ -284,7 +281,6 @@ def test_local_kernels_still_stop_on_sigterm(cluster, specs_dir, gateways):
 # --------------------------------------------------------------------------------------------
 
 
-@NOT_YET
 def test_kernel_left_by_a_gateway_that_never_returns_is_culled_by_the_next(cluster, specs_dir, gateways):
     timeout = 12
     # another gateway's idle kernel in the same namespace: not adopted, not culled, not touched
@@ -355,7 +351,6 @@ def test_kernel_left_by_a_gateway_that_never_returns_is_culled_by_the_next(clust
     cluster.wait_clean(timeout=10)
 
 
-@NOT_YET
 def test_adopted_pod_that_does_not_answer_fails_without_hanging_the_listing(cluster, specs_dir, gateways):
     gw = gateways(specs_dir, cluster.kubeconfig, name="gw-stuck")
     k_ok = gw.start_kernel("pod_echo")
