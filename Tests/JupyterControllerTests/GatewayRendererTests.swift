@@ -27,7 +27,10 @@ import Testing
             #expect(child.object.ownerReferences.first?.uid == "uid-jupytergateway-sample")
             #expect(child.object.labels["app.kubernetes.io/managed-by"] == "elastic-jupyter-controller")
         }
-        #expect(rendering.absent.map(\.name) == ["jupytergateway-sample"])  // no Ingress asked for
+        // No Ingress asked for, and one replica needs no PodDisruptionBudget.
+        #expect(Set(rendering.absent.map { "\($0.resource.kind)/\($0.name)" }) == [
+            "Ingress/jupytergateway-sample", "PodDisruptionBudget/jupytergateway-sample",
+        ])
         #expect(rendering.url == "http://jupytergateway-sample.default:8888")
         #expect(rendering.kernelSpecNames == ["python_kubernetes"])
         let data = rendering.children.child("ConfigMap", "jupytergateway-sample-kernelspecs")?.data?.stringMapValue ?? [:]
@@ -86,7 +89,7 @@ import Testing
         #expect(service.annotations == ["a": "b"])
         let ingress = try #require(rendering.children.child("Ingress", "gw"))
         #expect(ingress[path: "spec", "tls"]?[0]?["secretName"] == "k-tls")
-        #expect(rendering.absent.isEmpty)
+        #expect(rendering.absent.map(\.resource.kind) == ["PodDisruptionBudget"], "clamped to one replica: no budget")
     }
 
     @Test func kernelSpecsWithTemplatesGoToTheConfigMap() throws {
@@ -146,6 +149,9 @@ import Testing
         #expect(account["automountServiceAccountToken"] == false)
         let role = try #require(rendering.children.child("Role", "jupytergateway-sample"))
         let resources = Set((role["rules"]?.arrayValue ?? []).flatMap { $0["resources"]?.arrayValue ?? [] })
-        #expect(resources == ["pods", "secrets", "events"])
+        #expect(resources == ["pods", "secrets", "events", "leases"])
+        let leases = (role["rules"]?.arrayValue ?? []).first { $0["resources"] == ["leases"] }
+        #expect(leases?["apiGroups"] == ["coordination.k8s.io"])
+        #expect(leases?["verbs"] == ["get", "list", "watch", "create", "update", "delete"])
     }
 }

@@ -29,7 +29,10 @@ import Testing
         #expect(env["JUPYTER_TOKEN"]?[path: "valueFrom", "secretKeyRef", "key"] == "token")
         #expect(env["JUPYTER_GATEWAY_REQUEST_TIMEOUT"]?["value"] == "62.0")
         #expect(env["KERNEL_LAUNCH_TIMEOUT"]?["value"] == "60")
-        #expect(env["JUPYTER_GATEWAY_CONNECT_TIMEOUT"]?["value"] == "60.0")
+        #expect(env["JUPYTER_GATEWAY_CONNECT_TIMEOUT"]?["value"] == "10.0")
+        #expect(env["JUPYTER_GATEWAY_RETRY_INTERVAL"]?["value"] == "1.0")
+        #expect(env["JUPYTER_GATEWAY_RETRY_INTERVAL_MAX"]?["value"] == "5.0")
+        #expect(env["JUPYTER_GATEWAY_RETRY_MAX"]?["value"] == "20")
         #expect(env["KERNEL_USERNAME"]?["value"] == "jupyternotebook-sample")
         #expect(env["KERNEL_NOTEBOOK"]?["value"] == "jupyternotebook-sample")
         let container = try #require(deployment[path: "spec", "template", "spec", "containers"]?[0])
@@ -94,6 +97,28 @@ import Testing
         #expect(env["MINE"]?["value"] == "1")
         #expect(env["KERNEL_USERNAME"]?["value"] == "alice", "the notebook's user, not the template's")
         #expect(containers[0]["env"] == nil, "other containers are left alone")
+    }
+
+    @Test func reconnectSettingsAreDefaultsTheTemplateMayOverride() throws {
+        let notebook = try Fixtures.notebook("nb", spec: [
+            "gateway": ["name": "g"],
+            "template": ["spec": ["containers": [["name": "notebook", "env": [
+                ["name": "JUPYTER_GATEWAY_RETRY_MAX", "value": "3"],
+                ["name": "JUPYTER_GATEWAY_CONNECT_TIMEOUT", "valueFrom": ["configMapKeyRef": ["name": "c", "key": "k"]]],
+            ]]]]],
+        ])
+        let container = try #require(render(notebook).children.child("Deployment", "nb")?[path: "spec", "template", "spec", "containers"]?[0])
+        let entries = container["env"]?.arrayValue ?? []
+        let names = entries.compactMap { $0["name"]?.stringValue }
+        #expect(names.count == Set(names).count, "no variable twice")
+        let env = entries.reduce(into: [String: KubeJSON]()) { $0[$1["name"]!.stringValue!] = $1 }
+        #expect(env["JUPYTER_GATEWAY_RETRY_MAX"]?["value"] == "3", "the template's value is kept")
+        #expect(env["JUPYTER_GATEWAY_CONNECT_TIMEOUT"]?[path: "valueFrom", "configMapKeyRef", "name"] == "c")
+        #expect(env["JUPYTER_GATEWAY_RETRY_INTERVAL"]?["value"] == "1.0", "the others are still set")
+        #expect(env["JUPYTER_GATEWAY_RETRY_INTERVAL_MAX"]?["value"] == "5.0")
+        // Without a gateway there is nothing to reconnect to.
+        let alone = try #require(render(try Fixtures.notebook("solo", spec: ["image": "lab:1"]), gateway: nil).children.child("Deployment", "solo"))
+        #expect(alone.containerEnv.keys.filter { $0.hasPrefix("JUPYTER_GATEWAY_") }.isEmpty)
     }
 
     @Test func authCanBeDisabledOrComeFromTheUsersSecret() throws {

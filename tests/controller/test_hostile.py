@@ -220,6 +220,41 @@ def test_replicas_clamped(fake, controller):
     wait_until(lambda: condition(fake.get(cr_path("jupytergateways", ns, "two")), "ReplicasClamped"), message="ReplicasClamped")
 
 
+def pdb_path(ns: str, name: str = "") -> str:
+    return f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets" + (f"/{name}" if name else "")
+
+
+def test_one_replica_keeps_no_disruption_budget(fake, controller):
+    """With one effective replica a gateway has no PodDisruptionBudget: one it owns (left from more replicas) is
+    deleted at the next reconcile; one it does not own is left alone."""
+    ns = "budgets"
+    make_namespace(fake, ns)
+    for name in ("owned", "foreign"):
+        fake.api.post(cr_path("jupytergateways", ns), cr("JupyterGateway", name, {"replicas": 2}))
+    gateways = {name: wait_until(lambda name=name: deployment(fake, ns, name) and fake.get(cr_path("jupytergateways", ns, name)),
+                                 message=f"gateway {name}", details=controller.process.log_tail)
+                for name in ("owned", "foreign")}
+    selector = {"matchLabels": {"app.kubernetes.io/component": "gateway", "elastic-jupyter.io/gateway": "owned"}}
+    owner = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "JupyterGateway", "name": "owned",
+             "uid": gateways["owned"]["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    fake.api.post(pdb_path(ns), {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                                 "metadata": {"name": "owned", "ownerReferences": [owner]},
+                                 "spec": {"maxUnavailable": 1, "selector": selector}})
+    fake.api.post(pdb_path(ns), {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "foreign"},
+                                 "spec": {"maxUnavailable": 1, "selector": selector}})
+    for name in ("owned", "foreign"):  # a spec change: both gateways reconcile again
+        fake.api.merge_patch(cr_path("jupytergateways", ns, name), {"spec": {"cullIdleTimeout": 1800}})
+    wait_until(lambda: fake.get(pdb_path(ns, "owned")) is None, message="the owned budget deleted",
+               details=controller.process.log_tail)
+
+    def reconciled(name):
+        obj = fake.get(cr_path("jupytergateways", ns, name))
+        return obj["status"].get("observedGeneration") == obj["metadata"]["generation"]
+    wait_until(lambda: reconciled("foreign"), message="the foreign gateway reconciled", details=controller.process.log_tail)
+    assert fake.get(pdb_path(ns, "foreign")) is not None, "a budget the gateway does not own is never deleted"
+    assert deployment(fake, ns, "owned")["spec"]["replicas"] == 1
+
+
 def test_gateway_image_and_snippet_annotations_refused(fake, controller):
     ns = "gw-image"
     make_namespace(fake, ns)
@@ -298,5 +333,13 @@ def test_every_request_is_allowed_by_the_cluster_role(fake, controller):
     finalizers = {p for p in granted if p[1].endswith("/finalizers")}
     assert used <= granted, f"requests the ClusterRole does not allow: {sorted(used - granted)}"
     assert granted_on <= granted, f"the gateway Role grants what the controller does not hold: {sorted(granted_on - granted)}"
-    unused = granted - used - granted_on - finalizers
+    assert MULTI_REPLICA_ONLY <= granted and not MULTI_REPLICA_ONLY & used, "update MULTI_REPLICA_ONLY"
+    unused = granted - used - granted_on - finalizers - MULTI_REPLICA_ONLY
     assert not unused, f"granted but never used: {sorted(unused)}"
+
+
+# Permissions used only once gateways run two or more replicas, which this binary never does
+# (RenderSettings.maximumGatewayReplicas is 1 until issue 16 raises it, and no flag changes it): writing the gateway's
+# PodDisruptionBudget. Tests/JupyterControllerTests/GatewayReplicaTests renders it with the limit raised;
+# test_one_replica_keeps_no_disruption_budget uses get and delete. Remove entries as soon as this module can use them.
+MULTI_REPLICA_ONLY = {("policy", "poddisruptionbudgets", "create"), ("policy", "poddisruptionbudgets", "update")}

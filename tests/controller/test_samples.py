@@ -107,6 +107,10 @@ def test_seed_samples_create_every_child(controller, api, fake):
     assert env["EG_AUTH_TOKEN"]["value_from"]["secret_key_ref"] == {"name": f"{GW}-auth", "key": "token", "optional": None}
     assert container["resources"] == {"limits": {"cpu": "500m", "memory": "128Mi"},
                                       "requests": {"cpu": "250m", "memory": "64Mi"}, "claims": None}
+    # A new replica is ready before an old one stops, and a stopping one has time to drain.
+    assert gw_deployment["spec"]["strategy"] == {"type": "RollingUpdate",
+                                                 "rolling_update": {"max_unavailable": 0, "max_surge": 1}}
+    assert gw_deployment["spec"]["template"]["spec"]["termination_grace_period_seconds"] >= 30
     gateway_token = secret_value(core.read_namespaced_secret(f"{GW}-auth", NS).to_dict(), "token")
     assert len(gateway_token) >= 32
     assert gateway_token not in json.dumps(gw_deployment, default=str), "the token is never in the pod spec"
@@ -121,7 +125,11 @@ def test_seed_samples_create_every_child(controller, api, fake):
     assert secret_value(nb_secret, ref["key"]) == gateway_token, "the notebook gets the gateway's token from a Secret"
     assert nb_env["KERNEL_USERNAME"]["value"] == NB
     assert nb_env["KERNEL_NOTEBOOK"]["value"] == NB
-    assert nb_env["JUPYTER_GATEWAY_CONNECT_TIMEOUT"]["value"] == "60.0"
+    # jupyter_server's gateway client: kernel WebSockets reconnect soon after a gateway replica stops.
+    assert nb_env["JUPYTER_GATEWAY_CONNECT_TIMEOUT"]["value"] == "10.0"
+    assert nb_env["JUPYTER_GATEWAY_RETRY_INTERVAL"]["value"] == "1.0"
+    assert nb_env["JUPYTER_GATEWAY_RETRY_INTERVAL_MAX"]["value"] == "5.0"
+    assert nb_env["JUPYTER_GATEWAY_RETRY_MAX"]["value"] == "20"
     assert nb_env["JUPYTER_GATEWAY_REQUEST_TIMEOUT"]["value"] == "62.0"
     assert nb_env["KERNEL_LAUNCH_TIMEOUT"]["value"] == "60"
     token_ref = nb_env["JUPYTER_TOKEN"]["value_from"]["secret_key_ref"]

@@ -47,8 +47,10 @@ public struct GatewayReconciler: Reconciler {
         let kernels = KernelPods.count(
             in: context.stores.kernelPods.list(namespace: gateway.namespace), namespace: gateway.namespace,
             labels: [ControllerLabels.component: "kernel", ControllerLabels.gateway: names.instanceLabel])
-        let status = GatewayStatusBuilder(gateway: gateway, rendering: rendering, workload: workload, kernels: kernels, error: failure)
-            .build(previous: object.status)
+        let status = GatewayStatusBuilder(
+            gateway: gateway, rendering: rendering, workload: workload, kernels: kernels, error: failure,
+            replicaLimit: context.settings.gatewayReplicaLimit
+        ).build(previous: object.status)
         try await StatusWriter.write(status, to: withFinalizer, resource: JupyterResources.gateways, client: context.client)
 
         if let rendering, !rendering.missingKernelSpecs.isEmpty {
@@ -126,7 +128,8 @@ public struct GatewayReconciler: Reconciler {
     func reportInvalid(_ object: KubeObject, error: any Error) async throws -> ReconcileAction {
         let gateway = JupyterGateway(object: object, spec: JupyterGatewaySpec())
         let status = GatewayStatusBuilder(
-            gateway: gateway, rendering: nil, workload: WorkloadState(deployment: nil), kernels: 0, error: error
+            gateway: gateway, rendering: nil, workload: WorkloadState(deployment: nil), kernels: 0, error: error,
+            replicaLimit: context.settings.gatewayReplicaLimit
         ).build(previous: object.status)
         try await StatusWriter.write(status, to: object, resource: JupyterResources.gateways, client: context.client)
         await context.recorder.record(object, .warning, reason: "InvalidSpec", message: "\(error)")

@@ -32,7 +32,9 @@ extension GatewayRenderer {
                 "runAsNonRoot": true, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
                 "seccompProfile": ["type": "RuntimeDefault"],
             ],
-            "terminationGracePeriodSeconds": 60,
+            // Covers the gateway's bounded drain on SIGTERM (stop being ready, wait for replies to requests
+            // already sent to kernels, close WebSockets with 1001) with room to spare.
+            "terminationGracePeriodSeconds": .int(Self.terminationGracePeriod),
             "enableServiceLinks": false,
             "containers": [container],
             "volumes": .array(volumes(kernelSpecs: kernelSpecs)),
@@ -40,10 +42,11 @@ extension GatewayRenderer {
         var templateMetadata: KubeJSON = ["labels": KubeJSON(podLabels)]
         if let hash = configHash { templateMetadata["annotations"] = [ControllerLabels.configHashAnnotation: .string(hash)] }
         object.spec = [
-            // Replicas do not share kernels yet: more than one is clamped (condition ReplicasClamped).
-            "replicas": .int(Int64(min(1, max(0, spec.replicas ?? 1)))),
+            // Clamped to RenderSettings.gatewayReplicaLimit (condition ReplicasClamped).
+            "replicas": .int(Int64(replicas)),
             "revisionHistoryLimit": 5,
             "selector": ["matchLabels": KubeJSON(podSelector)],
+            // A new replica is ready before an old one stops, so the Service always has a ready gateway.
             "strategy": ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 0, "maxSurge": 1]],
             "template": ["metadata": templateMetadata, "spec": podSpec],
         ]

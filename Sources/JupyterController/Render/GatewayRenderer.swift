@@ -48,15 +48,19 @@ public struct GatewayRendering: Sendable {
     public var authSecretName: String
     /// Key of the token in that Secret.
     public var authSecretKey: String
+    /// The replicas rendered (`spec.replicas` clamped to ``RenderSettings/gatewayReplicaLimit``).
+    public var replicas: Int = 1
 }
 
 /// Pure rendering of a JupyterGateway's children: ServiceAccounts, Role, RoleBinding, NetworkPolicy,
-/// kernelspec ConfigMap, auth Secret, Deployment, Service and the optional Ingress.
+/// kernelspec ConfigMap, auth Secret, Deployment, Service, and the optional PodDisruptionBudget and Ingress.
 public struct GatewayRenderer: Sendable {
     /// Where the kernelspec ConfigMap is mounted (`EJ_KERNELSPECS_DIRS`).
     public static let kernelSpecsPath = "/etc/elastic-jupyter/kernelspecs"
     /// Where the TLS Secret is mounted.
     public static let tlsPath = "/etc/elastic-jupyter/tls"
+    /// Seconds a stopping gateway pod has before it is killed: its drain is bounded well below this.
+    public static let terminationGracePeriod: Int64 = 60
 
     let input: GatewayRenderInput
     let names: GatewayNames
@@ -111,6 +115,9 @@ public struct GatewayRenderer: Sendable {
         children.append(deployment(kernelSpecs: kernels.files))
         children.append(service())
         var absent: [AbsentChild] = []
+        let budget = disruptionBudget()
+        if let desired = budget.desired { children.append(desired) }
+        if let gone = budget.absent { absent.append(gone) }
         if let ingress = ingress() {
             children.append(ingress)
         } else {
@@ -122,6 +129,7 @@ public struct GatewayRenderer: Sendable {
             missingKernelSpecs: kernels.missing, missingTemplates: kernels.missingTemplates,
             defaultKernelNotOffered: allowedKernels.contains(defaultKernel) ? nil : defaultKernel,
             url: Self.url(for: input.gateway), authSecretName: auth.name, authSecretKey: auth.key)
+        rendering.replicas = replicas
         rendering.refusedKernelSpecs = kernels.refused
         return rendering
     }
@@ -189,7 +197,10 @@ public struct GatewayRenderer: Sendable {
     /// - secrets: create (`KubernetesPodProvisioner`), patch (its owner reference), delete (`PodLaunch.delete`),
     ///   get (`PodLaunch` for the same read-back; kept for reading the gateway's own Secrets back, which the
     ///   durability work relies on);
-    /// - events: list/watch (`KernelPodTracker`'s scale-up informers).
+    /// - events: list/watch (`KernelPodTracker`'s scale-up informers);
+    /// - coordination.k8s.io leases: get/list/watch/create/update/delete, one Lease per kernel naming the
+    ///   replica that owns its lifecycle (restart, shutdown, culling) when several gateway replicas serve the
+    ///   same kernels (issue 16; used only by the multi-replica kernel manager).
     /// The controller's ClusterRole must hold each of these (RBAC forbids granting more than one holds).
     func role() -> DesiredChild {
         var object = factory.make(.roles, name: names.role)
@@ -197,6 +208,10 @@ public struct GatewayRenderer: Sendable {
             ["apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "create", "delete", "patch"]],
             ["apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "delete", "patch"]],
             ["apiGroups": [""], "resources": ["events"], "verbs": ["list", "watch"]],
+            [
+                "apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                "verbs": ["get", "list", "watch", "create", "update", "delete"],
+            ],
         ]
         return DesiredChild(.roles, object)
     }

@@ -68,7 +68,7 @@ extension NotebookRenderer {
         let ours = environment()
         let ourNames = Set(ours.compactMap { $0["name"]?.stringValue })
         let kept = (container["env"]?.arrayValue ?? []).filter { !ourNames.contains($0["name"]?.stringValue ?? "") }
-        container["env"] = .array(kept + ours)
+        container["env"] = .array(input.gateway == nil ? kept + ours : Self.addingReconnectDefaults(to: kept + ours))
 
         var ports = container["ports"]?.arrayValue ?? []
         if !ports.contains(where: { $0["containerPort"]?.intValue == JupyterNotebookSpec.port }) {
@@ -101,7 +101,8 @@ extension NotebookRenderer {
         return resources.objectValue?.isEmpty == false ? resources : nil
     }
 
-    /// The environment wiring JupyterLab to the gateway; tokens come from Secrets, never from args.
+    /// The environment wiring JupyterLab to the gateway; tokens come from Secrets, never from args. These
+    /// replace the template's; the reconnect settings (``reconnectDefaults``) are only added when it lacks them.
     func environment() -> [KubeJSON] {
         var env: [KubeJSON] = []
         if let gateway = input.gateway {
@@ -112,7 +113,6 @@ extension NotebookRenderer {
             env.append(.env("JUPYTER_GATEWAY_URL", gateway.url))
             env.append(.env("JUPYTER_GATEWAY_AUTH_TOKEN", secret: names.secret, key: Self.gatewayTokenKey))
             env.append(.env("JUPYTER_GATEWAY_REQUEST_TIMEOUT", "\(launch + 2).0"))
-            env.append(.env("JUPYTER_GATEWAY_CONNECT_TIMEOUT", "\(launch).0"))
             env.append(.env("KERNEL_LAUNCH_TIMEOUT", String(launch)))
         }
         env.append(.env("KERNEL_USERNAME", Self.user(of: input.notebook)))

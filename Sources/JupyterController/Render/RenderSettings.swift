@@ -1,4 +1,4 @@
-/// Cluster-wide choices of the renderers (from the `controller` command's flags).
+/// Cluster-wide choices of the renderers (images from the `controller` command's flags).
 public struct RenderSettings: Sendable, Hashable {
     /// Gateway image when a JupyterGateway names none.
     public var gatewayImage: String
@@ -6,6 +6,9 @@ public struct RenderSettings: Sendable, Hashable {
     public var notebookImage: String
     /// Kernel image when neither the gateway nor a kernelspec names one.
     public var kernelImage: String
+    /// The most replicas a gateway Deployment gets; `spec.replicas` above it is clamped (condition
+    /// `ReplicasClamped`). Default ``maximumGatewayReplicas``; tests raise it to render multi-replica gateways.
+    public var gatewayReplicaLimit: Int
 
     /// Default gateway image.
     public static let defaultGatewayImage = "ghcr.io/elastic-jupyter/elastic-jupyter:0.1.0"
@@ -13,18 +16,25 @@ public struct RenderSettings: Sendable, Hashable {
     public static let defaultNotebookImage = "quay.io/jupyter/base-notebook:python-3.12"
     /// Default kernel image (any image with ipykernel).
     public static let defaultKernelImage = "quay.io/jupyter/base-notebook:python-3.12"
+    /// The switch for multi-replica gateways: the most replicas the controller runs per JupyterGateway.
+    /// 1 while gateway replicas do not share kernels (each replica keeps its kernels in memory). Issue 16
+    /// ("Kernels outlive the gateway") raises it once any replica can serve any kernel; everything that depends
+    /// on it (the Deployment's replicas, the PodDisruptionBudget, `ReplicasClamped`) follows the effective count.
+    public static let maximumGatewayReplicas = 1
 
     /// Creates settings.
     /// - Parameters:
     ///   - gatewayImage: Gateway image.
     ///   - notebookImage: JupyterLab image.
     ///   - kernelImage: Kernel image.
+    ///   - gatewayReplicaLimit: The most gateway replicas. Default ``maximumGatewayReplicas``.
     public init(
         gatewayImage: String = defaultGatewayImage, notebookImage: String = defaultNotebookImage,
-        kernelImage: String = defaultKernelImage
+        kernelImage: String = defaultKernelImage, gatewayReplicaLimit: Int = maximumGatewayReplicas
     ) {
         self.gatewayImage = gatewayImage
         self.notebookImage = notebookImage
         self.kernelImage = kernelImage
+        self.gatewayReplicaLimit = gatewayReplicaLimit
     }
 }

@@ -12,14 +12,27 @@ public struct GatewayStatusBuilder: Sendable {
     public var kernels: Int
     /// The error that stopped this reconcile, if any.
     public var error: (any Error)?
+    /// The most gateway replicas the controller runs (``RenderSettings/gatewayReplicaLimit``).
+    public var replicaLimit: Int
 
     /// Creates a builder.
-    public init(gateway: JupyterGateway, rendering: GatewayRendering?, workload: WorkloadState, kernels: Int, error: (any Error)?) {
+    /// - Parameters:
+    ///   - gateway: The gateway.
+    ///   - rendering: Its rendering, if it could be rendered.
+    ///   - workload: The gateway Deployment's state.
+    ///   - kernels: Kernel pods of the gateway.
+    ///   - error: The error that stopped this reconcile, if any.
+    ///   - replicaLimit: The most gateway replicas. Default ``RenderSettings/maximumGatewayReplicas``.
+    public init(
+        gateway: JupyterGateway, rendering: GatewayRendering?, workload: WorkloadState, kernels: Int, error: (any Error)?,
+        replicaLimit: Int = RenderSettings.maximumGatewayReplicas
+    ) {
         self.gateway = gateway
         self.rendering = rendering
         self.workload = workload
         self.kernels = kernels
         self.error = error
+        self.replicaLimit = replicaLimit
     }
 
     /// The new `status`, keeping transition times of unchanged conditions.
@@ -65,10 +78,11 @@ public struct GatewayStatusBuilder: Sendable {
                 type: "KernelSpecRefused", status: true, reason: "RefusedField",
                 message: "not offered, refused fields in " + refused.joined(separator: "; "), observedGeneration: generation))
         }
-        if let replicas = gateway.spec.replicas, replicas > 1 {
+        if let replicas = gateway.spec.replicas, replicas > replicaLimit {
             conditions.append(Condition(
                 type: "ReplicasClamped", status: true, reason: "KernelsNotShared",
-                message: "spec.replicas \(replicas) clamped to 1: gateway replicas do not share kernels yet", observedGeneration: generation))
+                message: "spec.replicas \(replicas) clamped to \(replicaLimit): this controller runs at most \(replicaLimit) gateway "
+                    + "replica(s) until replicas share kernels", observedGeneration: generation))
         }
         conditions = conditions.keepingTransitionTimes(from: Condition.list(from: previous))
 
