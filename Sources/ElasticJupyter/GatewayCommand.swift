@@ -77,6 +77,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("unauthorized-users"), help: "Users refused (EG_UNAUTHORIZED_USERS).") var unauthorizedUsers: String?
     @Option(help: "Namespace of kernel pods (EG_NAMESPACE).") var namespace: String?
     @Option(name: .customLong("gateway-name"), help: "Gateway instance name (EG_NAME).") var gatewayName: String?
+    @Option(name: .customLong("replica-id"), help: "This replica's identity (EJ_REPLICA_ID).") var replicaID: String?
     @Option(name: .customLong("kernel-image"), help: "Default kernel image (EG_KERNEL_IMAGE).") var kernelImage: String?
     @Option(name: .customLong("kernel-service-account"), help: "Kernel pods' service account (EJ_KERNEL_SERVICE_ACCOUNT).")
     var kernelServiceAccount: String?
@@ -113,7 +114,7 @@ struct GatewayCommand: AsyncParsableCommand {
             ("max-body-size", maxBodySize), ("ws-ping-interval", pingInterval), ("runtime-dir", runtimeDir),
             ("cull-idle-timeout", cullIdleTimeout), ("cull-interval", cullInterval), ("cull-connected", cullConnected.map { String($0) }),
             ("cull-busy", cullBusy.map { String($0) }), ("cull-max-age", cullMaxAge), ("max-kernels", maxKernels),
-            ("namespace", namespace), ("gateway-name", gatewayName), ("kernel-image", kernelImage),
+            ("namespace", namespace), ("gateway-name", gatewayName), ("replica-id", replicaID), ("kernel-image", kernelImage),
             ("kernel-service-account", kernelServiceAccount), ("workspace-claim", workspaceClaim), ("kubernetes", kubernetes.map { String($0) }),
             ("max-kernels-per-user", maxKernelsPerUser), ("auth-token-file", authTokenFile), ("client-ca", clientCA),
             ("allow-unauthenticated", allowUnauthenticated ? "true" : nil), ("local-hostnames", localHostnames),

@@ -119,6 +119,11 @@ struct GatewayPlan {
                     workspaceClaim: claim.isEmpty ? nil : claim,
                     identity: try Self.identityPolicy(resolved),
                     defaultCPULimit: cpuLimit.isEmpty ? nil : cpuLimit, defaultMemoryLimit: memoryLimit.isEmpty ? nil : memoryLimit))
+                kubernetes?.provisioner.replicaID = try Self.replicaID(resolved, environment: environment)
+                // Other replicas learn of a kernel's use from its pod: often enough for the shortest idle timeout.
+                let annotationInterval = cull.idleTimeout > 0 ? min(60, max(1, cull.idleTimeout / 4)) : 60
+                kubernetes?.provisioner.activityAnnotationInterval = annotationInterval
+                manager.activityPublishInterval = Seconds.duration(min(5, annotationInterval))
                 // Inside a cluster the default kernel is a pod, unless configured otherwise.
                 if environment["KUBERNETES_SERVICE_HOST"] != nil, resolved.flags["default-kernel"] == nil,
                    environment["EG_DEFAULT_KERNEL_NAME"] == nil {
@@ -159,6 +164,15 @@ struct GatewayPlan {
         if host == "::" { host = "[::1]" } else if host.contains(":") && !host.hasPrefix("[") { host = "[\(host)]" }
         let base = http.basePath == "/" ? "" : String(http.basePath.dropLast())
         return "\(http.certificateFile == nil ? "http" : "https")://\(host):\(port)\(base)"
+    }
+
+    /// This replica's identity: `--replica-id`, else the pod's name (`POD_NAME`), else the host name (a pod's).
+    static func replicaID(_ resolved: SettingsResolver, environment: [String: String]) throws -> String {
+        let id = resolved.value("replica-id") ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
+        guard !id.isEmpty, id.utf8.count <= 253, id.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
+            throw SettingsError.invalid(key: "replica-id", value: id, expected: "1 to 253 printable ASCII characters without spaces")
+        }
+        return id
     }
 
     static func logLevel(_ text: String) throws -> Logger.Level {
@@ -203,12 +217,14 @@ struct GatewayPlan {
             let client = try KubernetesClient(configuration: kubernetes.client, logger: logger)
             kubernetesClient = client
             let tracker = KernelPodTracker(client: client, configuration: kubernetes.provisioner, logger: logger)
-            services.append(tracker)
+            let roster = ReplicaRoster(client: client, configuration: kubernetes.provisioner, logger: logger)
+            services += [tracker, roster, KernelOwnershipClaims(roster: roster, tracker: tracker, client: client,
+                                                                namespace: kubernetes.provisioner.namespace, logger: logger)]
             provisioners[.kubernetes] = KubernetesPodProvisioner(
                 client: client, tracker: tracker, configuration: kubernetes.provisioner, logger: logger)
             logger.info("kernels may run as pods", metadata: [
                 "server": "\(kubernetes.client.server)", "namespace": "\(kubernetes.provisioner.namespace)",
-                "gateway": "\(kubernetes.provisioner.gatewayName)",
+                "gateway": "\(kubernetes.provisioner.gatewayName)", "replica": "\(kubernetes.provisioner.replicaID)",
             ])
         }
         let router = ProvisionerRouter(provisioners)

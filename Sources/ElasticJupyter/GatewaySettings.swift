@@ -99,6 +99,8 @@ struct GatewaySetting: Sendable {
               meaning: "Namespace of kernel pods (all kernels share it, as EG_SHARED_NAMESPACE=true)."),
         .init(key: "gateway-name", flag: "--gateway-name", environment: ["EG_NAME"], defaultValue: "elastic-jupyter",
               meaning: "This gateway instance's name: a label on its kernel pods; two gateways never touch each other's pods."),
+        .init(key: "replica-id", flag: "--replica-id", environment: ["EJ_REPLICA_ID"], defaultValue: "($POD_NAME, else the host name)",
+              meaning: "This replica's identity among gateway processes of one `--gateway-name`: any replica serves any kernel; the one named on a kernel's pod owns its restarts and culling, and a live replica takes over the kernels of one that is gone."),
         .init(key: "kernel-image", flag: "--kernel-image", environment: ["EG_KERNEL_IMAGE"], defaultValue: "",
               meaning: "Kernel image when neither the kernelspec nor an allowed `KERNEL_IMAGE` names one."),
         .init(key: "kernel-service-account", flag: "--kernel-service-account", environment: ["EJ_KERNEL_SERVICE_ACCOUNT"],

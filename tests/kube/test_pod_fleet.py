@@ -23,7 +23,7 @@ def api_summary(reqs):
     for q in reqs:
         kind = "WATCH" if q["watch"] else q["method"]
         path = q["path"].rsplit("/", 1)[0] + "/<name>" if q["method"] in ("GET", "DELETE", "PATCH", "PUT") and \
-            not q["path"].endswith(("/pods", "/secrets", "/events")) else q["path"]
+            not q["path"].endswith(("/pods", "/secrets", "/events", "/leases")) else q["path"]
         out[f"{kind} {path}"] = out.get(f"{kind} {path}", 0) + 1
     return out
 
@@ -31,13 +31,14 @@ def api_summary(reqs):
 def test_fifty_kernels_one_watch_no_polling(cluster, specs_dir, gateways):
     t_start = time.monotonic()
     gw = gateways(specs_dir, cluster.kubeconfig, name="gw-fifty")
-    # its kernel pods, and the autoscaler's TriggeredScaleUp / NotTriggerScaleUp pod Events (field-selected)
-    wait_until(lambda: len(gateway_watches(cluster)) == 3, 10, what="the gateway's watches")
+    # its kernel pods, the autoscaler's TriggeredScaleUp / NotTriggerScaleUp pod Events (field-selected), and the
+    # Leases of the gateway's replicas (one per replica, not per kernel)
+    wait_until(lambda: len(gateway_watches(cluster)) == 4, 10, what="the gateway's watches")
 
     first = gw.start_kernel("pod_echo")
     watches_one = len(cluster.gateway_requests(watch=True))
     open_one = sorted(w["resource"] for w in gateway_watches(cluster))
-    assert open_one == ["events", "events", "pods"], open_one
+    assert open_one == ["events", "events", "leases.coordination.k8s.io", "pods"], open_one
 
     def start(i):
         try:
@@ -69,12 +70,13 @@ def test_fifty_kernels_one_watch_no_polling(cluster, specs_dir, gateways):
     assert sorted(w["resource"] for w in gateway_watches(cluster)) == open_one
 
     # no per-kernel polling: while 50 kernels just run, the gateway reads nothing from the API server; its only
-    # writes are the pods' last-activity annotations, at most one per pod and minute
+    # writes are the pods' last-activity annotations, at most one per pod and minute, and its replica Lease's renewal
     mark = cluster.last_seq()
     time.sleep(3)
     idle = cluster.gateway_requests(since=mark)
     assert [q for q in idle if q["method"] != "PATCH"] == [], api_summary(idle)
-    assert all(re.fullmatch(rf"/api/v1/namespaces/{cluster.namespace}/pods/[^/]+", q["path"]) for q in idle), \
+    lease = rf"/apis/coordination.k8s.io/v1/namespaces/{cluster.namespace}/leases/ej-replica-[a-z0-9-]+"
+    assert all(re.fullmatch(rf"/api/v1/namespaces/{cluster.namespace}/pods/[^/]+|{lease}", q["path"]) for q in idle), \
         api_summary(idle)
 
     # over the whole run: one list per informer, per kernel one Secret + one Pod + one owner patch, no GETs

@@ -41,7 +41,7 @@ def gateway_watches(cluster):
 @pytest.mark.parametrize("abrupt", [False, True], ids=["clean-end", "reset"])
 def test_watch_dropped_mid_launch_is_survived(cluster, slow_specs, gateways, abrupt):
     gw = gateways(slow_specs, cluster.kubeconfig, name="gw-drop")
-    wait_until(lambda: len(gateway_watches(cluster)) == 3, 10, what="the gateway's three watches")
+    wait_until(lambda: len(gateway_watches(cluster)) == 4, 10, what="the gateway's four watches")
     before = cluster.last_seq()
     t, result = start_in_background(gw, "slow_echo")
     cluster.wait_pod(lambda p: True, 10, "the kernel pod")
@@ -51,7 +51,7 @@ def test_watch_dropped_mid_launch_is_survived(cluster, slow_specs, gateways, abr
     assert r.status_code == 201, r.text
     assert took < 20
     # the gateway resumed its watches (and only those)
-    wait_until(lambda: len(gateway_watches(cluster)) == 3, 10, what="the watches to be resumed")
+    wait_until(lambda: len(gateway_watches(cluster)) == 4, 10, what="the watches to be resumed")
     rewatches = cluster.gateway_requests(since=before, watch=True)
     assert 2 <= len(rewatches) <= 4, [(q["path"], q["query"]) for q in rewatches]
     kid = r.json()["id"]
@@ -65,7 +65,7 @@ def test_watch_expired_while_the_pod_started_is_survived(cluster, slow_specs, ga
     """The watch breaks, cannot come back at once (the reconnect is delayed), the pod becomes Running meanwhile
     and the history is compacted: the resume gets 410 Expired, the gateway re-lists and sees the running pod."""
     gw = gateways(slow_specs, cluster.kubeconfig, name="gw-expire")
-    wait_until(lambda: len(gateway_watches(cluster)) == 3, 10, what="the gateway's three watches")
+    wait_until(lambda: len(gateway_watches(cluster)) == 4, 10, what="the gateway's four watches")
     t, result = start_in_background(gw, "slow_echo")
     pod = cluster.wait_pod(lambda p: True, 10, "the kernel pod")
     name = pod["metadata"]["name"]

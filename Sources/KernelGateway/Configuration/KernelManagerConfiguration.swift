@@ -43,6 +43,8 @@ public struct KernelManagerConfiguration: Sendable {
     public var shutdownKernelsOnExit: Bool?
     /// How long a stopping gateway waits for replies to requests already sent to kernels it leaves running.
     public var exitDrainTimeout: Duration
+    /// How often kernels' activity is handed to their provisioner to record (pod annotations).
+    public var activityPublishInterval: Duration
 
     /// Creates a configuration; every parameter has the documented default.
     public init(
@@ -65,8 +67,10 @@ public struct KernelManagerConfiguration: Sendable {
         heartbeatInterval: Duration = .seconds(5),
         limits: KernelLimits = .init(),
         shutdownKernelsOnExit: Bool? = nil,
-        exitDrainTimeout: Duration = .seconds(10)
+        exitDrainTimeout: Duration = .seconds(10),
+        activityPublishInterval: Duration = .seconds(5)
     ) {
+        self.activityPublishInterval = activityPublishInterval
         self.shutdownKernelsOnExit = shutdownKernelsOnExit
         self.exitDrainTimeout = exitDrainTimeout
         self.clientEnvs = clientEnvs

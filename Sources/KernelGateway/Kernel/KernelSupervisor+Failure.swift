@@ -4,6 +4,11 @@ import JupyterProtocol
 extension KernelSupervisor {
     /// The kernel's process (of `generation`) is gone: restart it or declare it dead, as the lifecycle says.
     func processExited(generation: Int, exit: KernelExit) async {
+        if case .endedElsewhere(let culled) = exit {
+            // Another replica shut it down or culled it: drop it here too (its clients see why).
+            await end(.endedElsewhere(culled: culled), reason: "Kernel \(exit)")
+            return
+        }
         let action = kernel.handle(.processExited(generation: generation, at: context.now(), description: exit.description))
         if action == .restartAutomatically {
             logger.warning("kernel died, restarting", metadata: ["kernel_id": "\(id)", "exit": "\(exit)"])
@@ -20,11 +25,16 @@ extension KernelSupervisor {
         }
     }
 
-    /// Relaunches until the kernel answers or the lifecycle gives up. Clients' messages wait meanwhile.
+    /// Relaunches until the kernel answers or the lifecycle gives up. Clients' messages wait meanwhile. A replica
+    /// that does not own the kernel relaunches nothing: it follows the owner's relaunch.
     private func restartAutomatically() async {
         let connection = kernel.connection
         connection?.holdClientMessages()
         defer { connection?.releaseClientMessages() }
+        if let process = kernel.process, !process.isOwnedHere {
+            await followReplacement(of: process)
+            return
+        }
         while true {
             broadcastStatus("restarting")
             // The old process may still publish while it dies (a pod being deleted gracefully): only the new
@@ -42,6 +52,24 @@ extension KernelSupervisor {
                     return
                 }
             }
+        }
+    }
+
+    /// Waits for the owning replica's relaunch and serves the new pod; drops the kernel when none comes.
+    private func followReplacement(of process: any ProvisionedKernel) async {
+        broadcastStatus("restarting")
+        kernel.connection?.resetIopubSeen(untilProbed: true)
+        guard let resume = await process.awaitReplacement(timeout: launchTimeout) else {
+            await end(.endedElsewhere(culled: false), reason: "Kernel died and was not restarted by its owner")
+            return
+        }
+        do {
+            try await bringUp(reuse: kernel.connection?.info) { launchContext throws(ProvisionerError) in
+                try await resume(launchContext.launchTimeout)
+            }
+            logger.info("kernel restarted by its owner replica", metadata: ["kernel_id": "\(id)"])
+        } catch {
+            await end(.endedElsewhere(culled: false), reason: "Kernel restart failed: \(error)")
         }
     }
 

@@ -11,6 +11,8 @@ extension KernelSupervisor {
         /// The gateway stops and the kernel (a pod) stays for the next one: replies to requests already sent are
         /// awaited (bounded), clients are closed with "going away" (1001), the pod keeps running.
         case detach(drain: Duration)
+        /// Another replica shut it down or culled it: clients are told, nothing is stopped from here.
+        case endedElsewhere(culled: Bool)
     }
 
     /// Interrupts the kernel: SIGINT, or `interrupt_request` on control for `interrupt_mode: message`.
@@ -94,21 +96,33 @@ extension KernelSupervisor {
         case .shutdown: event = .shutdownRequested
         case .cull: event = .cullRequested
         case .detach: event = .detachRequested
+        case .endedElsewhere(let culled): event = culled ? .cullRequested : .shutdownRequested
         }
         guard kernel.handle(event) == .proceedWithShutdown else {
             _ = await withDeadline(.seconds(15)) { [finished] in try? await finished.wait() }
             return false
         }
         stopRequested.open()
-        if case .cull = ending { broadcastStatus("dead") }
-        if case .detach(let drain) = ending {
+        switch ending {
+        case .cull, .endedElsewhere(culled: true): broadcastStatus("dead")
+        default: break
+        }
+        switch ending {
+        case .detach(let drain):
             if let connection = kernel.connection {
                 await connection.waitForPendingReplies(timeout: drain)
                 connection.closeAllClients(reason: .gatewayStopping)
                 connection.disconnect()
             }
-        } else {
+        case .endedElsewhere:
+            if let connection = kernel.connection {
+                connection.closeAllClients(reason: .kernelStopped(reason))
+                connection.disconnect()
+            }
+        case .shutdown, .cull:
             if let process = kernel.process {
+                // Other replicas drop the kernel instead of waiting for a relaunch.
+                await process.announceEnding(culled: ending.isCull)
                 await stopProcess(process, restart: false)
                 await process.cleanUp()
             }
@@ -134,5 +148,19 @@ extension KernelSupervisor {
             }
         }
         await process.terminate(grace: grace)
+    }
+}
+
+extension KernelSupervisor.Ending {
+    /// Whether this ending is culling.
+    var isCull: Bool {
+        if case .cull = self { return true }
+        return false
+    }
+
+    /// Whether this ending leaves the kernel running.
+    var isDetach: Bool {
+        if case .detach = self { return true }
+        return false
     }
 }

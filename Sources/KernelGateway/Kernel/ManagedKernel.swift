@@ -106,6 +106,11 @@ public final class ManagedKernel: Sendable {
     }
 
     /// Marks the kernel as used now (also for REST interrupt / restart).
+    /// Raises the last activity to `date` when another replica (or an earlier process) recorded later use.
+    func noteSharedActivity(_ date: Date) {
+        state.withLock { $0.lastActivity = max($0.lastActivity, date) }
+    }
+
     func recordActivity(now: Date) {
         state.withLock { $0.lastActivity = now }
     }

@@ -55,7 +55,9 @@ public actor KernelManager: Service {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runJobs() }
             group.addTask { await self.runHeartbeats() }
+            group.addTask { await self.publishActivity() }
             await adoptRunningKernels()
+            group.addTask { [context] in await context.provisioner.followRunningKernels { await self.noteRunning($0) } }
             ready = true
             // On SIGTERM: local kernels stop, pod kernels are let go (still running), then background work ends.
             try? await gracefulShutdown()
@@ -74,14 +76,22 @@ public actor KernelManager: Service {
         }
     }
 
-    /// Probes each running kernel's heartbeat and records its activity where it runs (pod annotations).
+    /// Records each running kernel's activity where it runs (pod annotations: other replicas and the next
+    /// gateway see it); the provisioner writes only what changed, at most as often as it allows.
+    private nonisolated func publishActivity() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: configuration.activityPublishInterval) } catch { return }
+            for kernel in await allKernels() where kernel.phase == .running {
+                await kernel.process?.noteActivity(kernel.model().lastActivity, restarts: kernel.restarts)
+            }
+        }
+    }
+
+    /// Probes each running kernel's heartbeat.
     private nonisolated func runHeartbeats() async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: configuration.heartbeatInterval) } catch { return }
             for kernel in await allKernels() where kernel.phase == .running {
-                if let process = kernel.process {
-                    await process.noteActivity(kernel.model().lastActivity, restarts: kernel.restarts)
-                }
                 guard let connection = kernel.connection else { continue }
                 let alive = await connection.probeHeartbeat(timeout: .seconds(3))
                 if !alive, kernel.phase == .running {
@@ -140,7 +150,7 @@ public actor KernelManager: Service {
             lifecycle: KernelLifecycle(autoRestart: configuration.autoRestart, maxAutomaticRestarts: configuration.maxRestartAttempts),
             now: now())
         let supervisor = KernelSupervisor(kernel: kernel, context: self.context)
-        supervisors[kernel.id] = supervisor
+        track(supervisor)
         do {
             try await supervisor.start()
         } catch {
@@ -259,7 +269,11 @@ public actor KernelManager: Service {
     /// Registers every kernel an earlier gateway process left running (listed at once, `starting`) and probes
     /// each in the background: one that answers is served as before, one that does not takes the failure path.
     private func adoptRunningKernels() async {
-        for running in await context.provisioner.runningKernels() where supervisors[running.kernelID] == nil {
+        await adopt(await context.provisioner.runningKernels())
+    }
+
+    private func adopt(_ found: [RunningKernel]) async {
+        for running in found where supervisors[running.kernelID] == nil {
             guard let spec = catalog.spec(named: running.kernelSpecName) else {
                 logger.warning("not adopting a kernel of an unknown kernelspec; it is left as it is", metadata: [
                     "kernel_id": "\(running.kernelID)", "kernelspec": "\(running.kernelSpecName)",
@@ -273,16 +287,32 @@ public actor KernelManager: Service {
             let kernel = ManagedKernel(launchContext: launchContext, lifecycle: lifecycle, now: running.createdAt,
                                        lastActivity: running.lastActivity ?? running.createdAt)
             let supervisor = KernelSupervisor(kernel: kernel, context: context)
-            supervisors[kernel.id] = supervisor
+            track(supervisor)
             context.spawn { await supervisor.adopt(running.resume) }
         }
-        if !supervisors.isEmpty { logger.info("adopting running kernels", metadata: ["count": "\(supervisors.count)"]) }
     }
-}
 
-extension KernelSupervisor.Ending {
-    var isDetach: Bool {
-        if case .detach = self { return true }
-        return false
+    /// A kernel seen running where kernels are kept (from the pod watch): one this replica does not know yet
+    /// (another replica started it) is adopted; for a known one, activity recorded elsewhere counts here too.
+    private func noteRunning(_ running: RunningKernel) async {
+        guard ready else { return }
+        if let known = supervisors[running.kernelID] {
+            if let shared = running.lastActivity { known.kernel.noteSharedActivity(shared) }
+            return
+        }
+        await adopt([running])
+    }
+
+    /// Registers a supervisor; it is forgotten once its kernel is terminated, however that happened.
+    private func track(_ supervisor: KernelSupervisor) {
+        supervisors[supervisor.id] = supervisor
+        context.spawn {
+            try? await supervisor.finished.wait()
+            await self.forget(supervisor)
+        }
+    }
+
+    private func forget(_ supervisor: KernelSupervisor) {
+        if supervisors[supervisor.id] === supervisor { supervisors.removeValue(forKey: supervisor.id) }
     }
 }

@@ -31,7 +31,8 @@ public struct KernelCuller: Service {
     public func cullOnce() async -> [String] {
         let now = manager.now()
         var culled: [String] = []
-        for kernel in await manager.allKernels() {
+        // Exactly one replica culls each kernel: the one that owns it.
+        for kernel in await manager.allKernels() where kernel.process?.isOwnedHere ?? true {
             let settings = configuration.applying(overridesOf: kernel.spec)
             let decision = CullPolicy.decide(kernel.cullCandidate(), configuration: settings, now: now)
             guard case .cull(let reason) = decision else { continue }

@@ -38,12 +38,15 @@ public enum KernelExit: Sendable, Equatable, CustomStringConvertible {
     case signaled(signal: Int32)
     /// Gone for a reason the provisioner describes (e.g. a pod's OOMKilled).
     case lost(reason: String)
+    /// Shut down (or culled) on purpose by another replica of the gateway.
+    case endedElsewhere(culled: Bool)
 
     public var description: String {
         switch self {
         case .exited(let code): return "exited with code \(code)"
         case .signaled(let signal): return "killed by signal \(signal)"
         case .lost(let reason): return reason
+        case .endedElsewhere(let culled): return culled ? "culled by another gateway replica" : "shut down by another gateway replica"
         }
     }
 }
@@ -82,10 +85,15 @@ public protocol Provisioner: Sendable {
     /// The kernels this gateway's earlier processes (or other replicas) left running where this provisioner keeps
     /// them, to be served again; empty for provisioners whose kernels end with the gateway.
     func runningKernels() async -> [RunningKernel]
+    /// Calls `handle` for every kernel seen running or changing where this provisioner keeps them (other
+    /// replicas' new kernels, activity they recorded), until the task is cancelled; returns at once for
+    /// provisioners whose kernels only this gateway process knows.
+    func followRunningKernels(_ handle: @escaping @Sendable (RunningKernel) async -> Void) async
 }
 
 extension Provisioner {
     public func runningKernels() async -> [RunningKernel] { [] }
+    public func followRunningKernels(_ handle: @escaping @Sendable (RunningKernel) async -> Void) async {}
 }
 
 /// A kernel found running (e.g. a pod of this gateway) with what is needed to serve it again.
@@ -152,11 +160,24 @@ public protocol ProvisionedKernel: Sendable {
     /// Whether the kernel keeps running when the gateway stops (a pod), to be adopted by the next gateway;
     /// a local process is the gateway's child and stops with it.
     var outlivesGateway: Bool { get }
+    /// Whether this gateway replica makes the kernel's lifecycle decisions (relaunch after a death, culling).
+    /// Always for a local process; for a pod, the replica its owner annotation names.
+    var isOwnedHere: Bool { get }
+    /// Records, where other replicas see it, that the kernel is ending on purpose (shut down or culled).
+    func announceEnding(culled: Bool) async
+    /// For a kernel owned elsewhere whose process is gone: waits (at most `timeout`) for the owner's relaunch and
+    /// returns how to resume the new one; nil if none came.
+    func awaitReplacement(timeout: Duration) async -> (@Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel)?
 }
 
 extension ProvisionedKernel {
     public var restartsInPlace: Bool { false }
     public var supportsSignals: Bool { true }
     public var outlivesGateway: Bool { false }
+    public var isOwnedHere: Bool { true }
+    public func announceEnding(culled: Bool) async {}
+    public func awaitReplacement(timeout: Duration) async -> (@Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel)? {
+        nil
+    }
     public func noteActivity(_ lastActivity: Date, restarts: Int) async {}
 }

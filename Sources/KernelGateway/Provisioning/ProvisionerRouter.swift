@@ -18,6 +18,14 @@ public struct ProvisionerRouter: Provisioner {
         return try await provisioner.launch(context)
     }
 
+    public func followRunningKernels(_ handle: @escaping @Sendable (RunningKernel) async -> Void) async {
+        await withDiscardingTaskGroup { group in
+            for provisioner in provisioners.values {
+                group.addTask { await provisioner.followRunningKernels(handle) }
+            }
+        }
+    }
+
     public func runningKernels() async -> [RunningKernel] {
         var found: [RunningKernel] = []
         for provisioner in provisioners.values { found += await provisioner.runningKernels() }

@@ -44,8 +44,9 @@ struct LeaseRecord: Sendable, Hashable {
 }
 
 /// Kubernetes `MicroTime`: RFC 3339 in UTC with exactly six fractional digits.
-enum MicroTime {
-    static func format(_ date: Date) -> String {
+public enum MicroTime {
+    /// The MicroTime text of `date`.
+    public static func format(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)

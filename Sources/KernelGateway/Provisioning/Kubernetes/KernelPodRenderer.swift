@@ -90,6 +90,8 @@ public struct KernelPodRenderer: Sendable {
         annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] = "false"
         let launchID = UUID().uuidString.lowercased()
         annotations[KernelPodLabels.launchAnnotation] = launchID
+        annotations[KernelPodLabels.ownerAnnotation] = configuration.replicaID
+        annotations.removeValue(forKey: KernelPodLabels.endingAnnotation)
         pod.metadata.annotations = annotations
 
         // Spec.

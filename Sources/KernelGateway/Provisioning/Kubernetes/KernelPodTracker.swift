@@ -183,21 +183,37 @@ public final class KernelPodTracker: Service, Sendable {
         }
     }
 
+    /// How a kernel pod ended.
+    public struct PodEnd: Sendable, Equatable {
+        /// What happened, for people.
+        public var reason: String
+        /// The pod's ``KernelPodLabels/endingAnnotation`` (a replica shut it down or culled it on purpose), if set.
+        public var ending: String?
+    }
+
     /// Suspends until the pod is gone or has failed for good (the kernel's end), or the task is cancelled.
     public func waitUntilGone(podName: String) async -> String? {
+        await waitUntilEnded(podName: podName)?.reason
+    }
+
+    /// Suspends until the pod is gone, being deleted or has failed for good, or the task is cancelled (nil).
+    public func waitUntilEnded(podName: String) async -> PodEnd? {
         let changes = pods.changes(replayExisting: false)
-        func ended() -> String? {
-            guard let pod = pod(named: podName) else { return "The kernel pod was deleted" }
-            if pod.metadata.isBeingDeleted { return "The kernel pod is being deleted" }
+        func ended(_ seen: KubeObject?) -> PodEnd? {
+            guard let pod = seen else { return PodEnd(reason: "The kernel pod was deleted") }
+            let ending = pod.metadata.annotations[KernelPodLabels.endingAnnotation]
+            if pod.metadata.isBeingDeleted { return PodEnd(reason: "The kernel pod is being deleted", ending: ending) }
             if case .failed(let reason, let message) = PodAssessment.assess(pod, scaleUpTriggered: false) {
-                return "\(reason): \(message)"
+                return PodEnd(reason: "\(reason): \(message)", ending: ending)
             }
             return nil
         }
-        if let reason = ended() { return reason }
+        if let end = ended(pod(named: podName)) { return end }
         for await event in changes where event.object.metadata.name == podName {
-            if case .deleted = event { return "The kernel pod was deleted" }
-            if let reason = ended() { return reason }
+            if case .deleted = event {
+                return PodEnd(reason: "The kernel pod was deleted", ending: event.object.metadata.annotations[KernelPodLabels.endingAnnotation])
+            }
+            if let end = ended(pod(named: podName)) { return end }
         }
         return nil
     }

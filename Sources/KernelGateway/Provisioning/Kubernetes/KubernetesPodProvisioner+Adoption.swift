@@ -19,10 +19,19 @@ extension KubernetesPodProvisioner {
         return tracker.pods.store.list().compactMap(runningKernel(from:))
     }
 
+    /// Every change of one of this gateway's live kernel pods (a kernel another replica started, an activity
+    /// annotation), from the pod watch, until cancelled.
+    public func followRunningKernels(_ handle: @escaping @Sendable (RunningKernel) async -> Void) async {
+        for await event in tracker.pods.changes(replayExisting: false) {
+            if case .deleted = event { continue }
+            if let running = runningKernel(from: event.object) { await handle(running) }
+        }
+    }
+
     /// The running kernel a pod describes, or nil when the pod is not an adoptable kernel.
     func runningKernel(from pod: KubeObject) -> RunningKernel? {
         let meta = pod.metadata
-        guard !meta.isBeingDeleted, let podUID = pod.uid, let podName = meta.name,
+        guard !meta.isBeingDeleted, meta.annotations[KernelPodLabels.endingAnnotation] == nil, let podUID = pod.uid, let podName = meta.name,
               let kernelID = meta.labels[KernelPodLabels.kernelID],
               let specName = meta.annotations[KernelPodLabels.kernelSpecAnnotation],
               let secretName = meta.annotations[KernelPodLabels.secretAnnotation]
@@ -37,12 +46,12 @@ extension KubernetesPodProvisioner {
             environment: environment, workingDirectory: environment["KERNEL_WORKING_DIR"] ?? "",
             createdAt: created, lastActivity: lastActivity, restarts: restarts
         ) { timeout throws(ProvisionerError) in
-            try await self.resume(podName: podName, podUID: podUID, secretName: secretName, timeout: timeout)
+            try await self.resume(kernelID: kernelID, podName: podName, podUID: podUID, secretName: secretName, timeout: timeout)
         }
     }
 
     /// Reads the kernel's connection Secret and waits until its pod runs with an IP.
-    func resume(podName: String, podUID: String, secretName: String, timeout: Duration) async throws(ProvisionerError) -> any ProvisionedKernel {
+    func resume(kernelID: String, podName: String, podUID: String, secretName: String, timeout: Duration) async throws(ProvisionerError) -> any ProvisionedKernel {
         let namespace = configuration.namespace
         let secret: KubeObject
         do {
@@ -56,8 +65,8 @@ extension KubernetesPodProvisioner {
         else {
             throw .failed(.provisioner("The kernel's connection Secret holds no valid connection file"))
         }
-        let kernel = PodKernel(client: client, tracker: tracker, podName: podName, podUID: podUID, secretName: secretName,
-                               secretUID: secret.uid, namespace: namespace, connectionInfo: info, logger: logger)
+        let kernel = PodKernel(provisioner: self, kernelID: kernelID, podName: podName, podUID: podUID, secretName: secretName,
+                               secretUID: secret.uid, connectionInfo: info)
         do {
             kernel.setIP(try await tracker.waitUntilRunning(podName: podName, timeout: timeout))
         } catch {

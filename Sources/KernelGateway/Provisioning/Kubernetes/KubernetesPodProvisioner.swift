@@ -56,9 +56,9 @@ public struct KubernetesPodProvisioner: Provisioner {
             ])
             throw .launchFailed("Could not create the kernel pod (\(Self.shortReason(error)))")
         }
-        let kernel = PodKernel(client: client, tracker: tracker, podName: rendered.podName, podUID: launch.uid(of: .pods),
-                               secretName: rendered.secret.name, secretUID: launch.uid(of: .secrets), namespace: namespace,
-                               connectionInfo: rendered.connectionInfo, logger: logger)
+        let kernel = PodKernel(provisioner: self, kernelID: context.kernelID, podName: rendered.podName, podUID: launch.uid(of: .pods),
+                               secretName: rendered.secret.name, secretUID: launch.uid(of: .secrets),
+                               connectionInfo: rendered.connectionInfo)
         logger.info("kernel pod created", metadata: ["kernel_id": "\(context.kernelID)", "pod": "\(rendered.podName)"])
         let ip: String
         do {

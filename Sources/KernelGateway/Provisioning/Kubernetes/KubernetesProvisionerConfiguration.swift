@@ -1,3 +1,5 @@
+import Foundation
+
 /// Settings of kernels that run as Kubernetes pods.
 public struct KubernetesProvisionerConfiguration: Sendable {
     /// Namespace of kernel pods (EG_NAMESPACE; kernels share it: EG_SHARED_NAMESPACE semantics).
@@ -30,6 +32,11 @@ public struct KubernetesProvisionerConfiguration: Sendable {
     public var identity: KernelIdentityPolicy
     /// CPU limit of a kernel whose request, template and kernelspec set none (raised to its request); nil = none.
     public var defaultCPULimit: String?
+    /// This replica's identity (`--replica-id`): kernel pods it starts name it as their owner.
+    public var replicaID: String = ProcessInfo.processInfo.hostName
+    /// Seconds between writes of a kernel's last-activity annotation (per kernel and replica): how other replicas
+    /// (and the next gateway) learn of its use. At most 60; a fourth of the idle timeout when culling is shorter.
+    public var activityAnnotationInterval: TimeInterval = 60
     /// Memory limit of a kernel whose request, template and kernelspec set none (raised to its request); nil = none.
     public var defaultMemoryLimit: String?
 
@@ -79,6 +86,11 @@ public enum KernelPodLabels {
     public static let lastActivityAnnotation = "elastic-jupyter.io/last-activity"
     /// Restarts of the kernel so far (written with the last activity).
     public static let restartsAnnotation = "elastic-jupyter.io/restarts"
+    /// The replica that owns the kernel's lifecycle decisions (restart, culling); others only relay.
+    public static let ownerAnnotation = "elastic-jupyter.io/owner"
+    /// Set just before a deliberate deletion (`shutdown` or `cull`): the other replicas drop the kernel instead of
+    /// waiting for a relaunch.
+    public static let endingAnnotation = "elastic-jupyter.io/ending"
     /// A random id of the launch that created the object: how an ambiguous create is recognised as ours.
     public static let launchAnnotation = "elastic-jupyter.io/launch"
 
@@ -88,5 +100,22 @@ public enum KernelPodLabels {
         while let first = value.first, !(first.isLetter || first.isNumber) { value.removeFirst() }
         while let last = value.last, !(last.isLetter || last.isNumber) { value.removeLast() }
         return value
+    }
+
+    /// Eight hex digits identifying `text` (FNV-1a): keeps names distinct after they were shortened.
+    public static func shortHash(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        let hex = String(hash & 0xffff_ffff, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
+    }
+
+    /// `text` as a piece of a DNS name: lower-case letters, digits and `-`, at most `limit` characters.
+    public static func dnsPiece(_ text: String, limit: Int) -> String {
+        let mapped = String(text.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }.prefix(limit))
+        return mapped.split(separator: "-").joined(separator: "-")
     }
 }

@@ -19,11 +19,16 @@ final class PodKernel: ProvisionedKernel {
     private let ended = Mutex<String?>(nil)
     /// When the last-activity annotation was written, and what it said.
     private let annotated = Mutex<(written: Date, value: Date, restarts: Int)?>(nil)
-    /// The annotation is written at most this often.
-    static let annotationInterval: TimeInterval = 60
 
-    init(client: KubernetesClient, tracker: KernelPodTracker, podName: String, podUID: String?, secretName: String,
-         secretUID: String?, namespace: String, connectionInfo: ConnectionInfo, logger: Logger) {
+    /// The provisioner that made it (reads replacement pods) and this replica's identity.
+    let provisioner: KubernetesPodProvisioner
+    let kernelID: String
+
+    init(provisioner: KubernetesPodProvisioner, kernelID: String, podName: String, podUID: String?, secretName: String,
+         secretUID: String?, connectionInfo: ConnectionInfo) {
+        self.provisioner = provisioner
+        self.kernelID = kernelID
+        let (client, tracker, namespace, logger) = (provisioner.client, provisioner.tracker, provisioner.configuration.namespace, provisioner.logger)
         self.client = client
         self.tracker = tracker
         self.podName = podName
@@ -69,20 +74,69 @@ final class PodKernel: ProvisionedKernel {
     }
 
     func waitForExit() async -> KernelExit {
-        let reason = await tracker.waitUntilGone(podName: podName) ?? "The kernel pod is gone"
-        ended.withLock { $0 = reason }
-        return .lost(reason: reason)
+        let end = await tracker.waitUntilEnded(podName: podName)
+        ended.withLock { $0 = end?.reason ?? "The kernel pod is gone" }
+        return Self.exit(end) ?? .lost(reason: "The kernel pod is gone")
     }
 
     func waitForExitOrCancellation() async -> KernelExit? {
-        guard let reason = await tracker.waitUntilGone(podName: podName) else { return nil }
-        return .lost(reason: reason)
+        Self.exit(await tracker.waitUntilEnded(podName: podName))
+    }
+
+    static func exit(_ end: KernelPodTracker.PodEnd?) -> KernelExit? {
+        guard let end else { return nil }
+        switch end.ending {
+        case "cull": return .endedElsewhere(culled: true)
+        case "shutdown": return .endedElsewhere(culled: false)
+        default: return .lost(reason: end.reason)
+        }
+    }
+
+    var isOwnedHere: Bool {
+        guard let pod = tracker.pod(named: podName) else { return true }
+        return pod.metadata.annotations[KernelPodLabels.ownerAnnotation] == provisioner.configuration.replicaID
+    }
+
+    func announceEnding(culled: Bool) async {
+        let patch: KubeJSON = ["metadata": ["annotations": [
+            .init(stringLiteral: KernelPodLabels.endingAnnotation): .string(culled ? "cull" : "shutdown"),
+        ]]]
+        do {
+            _ = try await client.patch(.pods, name: podName, namespace: namespace, patch: patch, as: KubeObject.self)
+        } catch {
+            logger.debug("could not mark the pod as ending", metadata: ["pod": "\(podName)", "error": "\(error)"])
+        }
+    }
+
+    func awaitReplacement(timeout: Duration) async -> (@Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel)? {
+        let (tracker, provisioner, kernelID, oldUID) = (self.tracker, self.provisioner, self.kernelID, self.podUID)
+        let changes = tracker.pods.changes(replayExisting: true)
+        let found = await withDeadline(timeout) { () -> RunningKernel? in
+            for await event in changes {
+                if case .deleted = event { continue }
+                let pod = event.object
+                guard pod.metadata.labels[KernelPodLabels.kernelID] == kernelID, pod.uid != oldUID,
+                      pod.metadata.annotations[KernelPodLabels.endingAnnotation] == nil,
+                      let running = provisioner.runningKernel(from: pod) else { continue }
+                return running
+            }
+            return nil
+        }
+        return found??.resume
     }
 
     func noteActivity(_ lastActivity: Date, restarts: Int) async {
         let now = Date()
+        let interval = provisioner.configuration.activityAnnotationInterval
+        // Another replica (or an earlier process) may have recorded later use: never move the record back.
+        let annotations = tracker.pod(named: podName)?.metadata.annotations ?? [:]
+        let recorded = annotations[KernelPodLabels.lastActivityAnnotation].flatMap(KubernetesPodProvisioner.parseTimestamp)
+        if let recorded, recorded >= lastActivity.addingTimeInterval(-0.5),
+           annotations[KernelPodLabels.restartsAnnotation] ?? "0" == String(restarts) {
+            return
+        }
         let due = annotated.withLock { state -> Bool in
-            if let state, state.value == lastActivity && state.restarts == restarts || now.timeIntervalSince(state.written) < Self.annotationInterval {
+            if let state, state.value == lastActivity && state.restarts == restarts || now.timeIntervalSince(state.written) < interval {
                 return false
             }
             state = (now, lastActivity, restarts)
