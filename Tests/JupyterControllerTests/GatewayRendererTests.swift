@@ -152,6 +152,6 @@ import Testing
         #expect(resources == ["pods", "secrets", "events", "leases"])
         let leases = (role["rules"]?.arrayValue ?? []).first { $0["resources"] == ["leases"] }
         #expect(leases?["apiGroups"] == ["coordination.k8s.io"])
-        #expect(leases?["verbs"] == ["get", "list", "watch", "create", "update", "delete"])
+        #expect(leases?["verbs"] == ["get", "list", "watch", "create", "update", "patch", "delete"])
     }
 }

@@ -151,6 +151,12 @@ def test_local_kernelspecs_are_off_inside_a_cluster_unless_allowed(cluster, spec
 # --------------------------------------------------------------------------------------------
 
 
+# Granted for what a single gateway replica never does: the coordination.k8s.io Leases of several replicas serving
+# the same kernels (issue 16, ReplicaRoster). Exercised only by the multi-replica feature; remove entries here as
+# soon as a test here uses them (request_verb then needs the /apis/ paths too).
+MULTI_REPLICA_ONLY = {("leases", verb) for verb in ("get", "list", "watch", "create", "update", "patch", "delete")}
+
+
 def role_verbs() -> set[tuple[str, str]]:
     role = yaml.safe_load(ROLE.read_text())
     return {(resource, verb) for rule in role["rules"] for resource in rule["resources"] for verb in rule["verbs"]}
@@ -182,8 +188,9 @@ def test_every_role_rule_is_exercised_and_nothing_else_is_used(cluster, specs_di
     cluster.wait_clean()
     used = {request_verb(q) for q in cluster.gateway_requests() if q["path"].startswith("/api/v1/namespaces/")}
     role = role_verbs()
+    assert MULTI_REPLICA_ONLY <= role, "update MULTI_REPLICA_ONLY"
     assert used - role == set(), f"used but not granted: {used - role}"
-    assert role - used == set(), f"granted but never used (remove, or exercise): {role - used}"
+    assert role - used - MULTI_REPLICA_ONLY == set(), f"granted but never used (remove, or exercise): {role - used}"
 
 
 def test_deploy_gateway_takes_its_token_from_a_secret_file():

@@ -198,9 +198,10 @@ public struct GatewayRenderer: Sendable {
     ///   get (`PodLaunch` for the same read-back; kept for reading the gateway's own Secrets back, which the
     ///   durability work relies on);
     /// - events: list/watch (`KernelPodTracker`'s scale-up informers);
-    /// - coordination.k8s.io leases: get/list/watch/create/update/delete, one Lease per kernel naming the
-    ///   replica that owns its lifecycle (restart, shutdown, culling) when several gateway replicas serve the
-    ///   same kernels (issue 16; used only by the multi-replica kernel manager).
+    /// - coordination.k8s.io leases, used only when several gateway replicas serve the same kernels (issue 16):
+    ///   list/watch (`ReplicaRoster`'s informer over the replicas' Leases), create and patch (a replica's own
+    ///   Lease, renewed), delete (released when the replica stops); get and update for reading back and
+    ///   taking over a Lease with optimistic concurrency (kernel lifecycle ownership across replicas).
     /// The controller's ClusterRole must hold each of these (RBAC forbids granting more than one holds).
     func role() -> DesiredChild {
         var object = factory.make(.roles, name: names.role)
@@ -210,7 +211,7 @@ public struct GatewayRenderer: Sendable {
             ["apiGroups": [""], "resources": ["events"], "verbs": ["list", "watch"]],
             [
                 "apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
-                "verbs": ["get", "list", "watch", "create", "update", "delete"],
+                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
             ],
         ]
         return DesiredChild(.roles, object)
