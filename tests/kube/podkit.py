@@ -480,3 +480,33 @@ def listed_kernels(gw: PodGateway, timeout: float = 5) -> dict[str, str]:
     r = gw.rest.get("api/kernels", timeout=timeout)
     assert r.status_code == 200, f"GET /api/kernels -> {r.status_code} {r.text[:300]}"
     return {k["id"]: k["name"] for k in r.json()}
+
+
+# --------------------------------------------------------------------------------------------
+# several replicas of one gateway (issue 16)
+# --------------------------------------------------------------------------------------------
+
+
+def replicas(factory: GatewayFactory, specs_dir: Path, cluster: Cluster, *, name: str = "gw-rep",
+             ids: tuple[str, ...] = ("a", "b"), extra_args: list[str] | None = None) -> list[PodGateway]:
+    """Replicas of one gateway: processes with the same kubeconfig, namespace, kernelspecs and --gateway-name,
+    each with its own ``--replica-id`` (and port, HOME and log). Stopped with the factory's others."""
+    return [factory(specs_dir, cluster.kubeconfig, name=name, label=f"{name}-{rid}",
+                    extra_args=["--replica-id", rid, *(extra_args or [])]) for rid in ids]
+
+
+def log_lines(gw: PodGateway, *needles: str) -> list[str]:
+    """The lines of the gateway's whole log that contain every one of ``needles``."""
+    try:
+        text = gw.log_path.read_text(errors="replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if all(n in line for n in needles)]
+
+
+def pod_deletions(cluster: Cluster, pod_name: str, since: int = 0) -> list[str]:
+    """The gateways' DELETE requests on that pod after request ``since``, as ``"DELETE <path> -> <status>"``."""
+    import re
+
+    return [f"{q['method']} {q['path']} -> {q['status']}"
+            for q in cluster.gateway_requests(since=since, method="DELETE", path=rf"/pods/{re.escape(pod_name)}$")]
