@@ -221,7 +221,7 @@ struct GatewayPlan {
             services += [tracker, roster, KernelOwnershipClaims(roster: roster, tracker: tracker, client: client,
                                                                 namespace: kubernetes.provisioner.namespace, logger: logger)]
             provisioners[.kubernetes] = KubernetesPodProvisioner(
-                client: client, tracker: tracker, configuration: kubernetes.provisioner, logger: logger)
+                client: client, tracker: tracker, configuration: kubernetes.provisioner, limits: self.manager.limits, logger: logger)
             logger.info("kernels may run as pods", metadata: [
                 "server": "\(kubernetes.client.server)", "namespace": "\(kubernetes.provisioner.namespace)",
                 "gateway": "\(kubernetes.provisioner.gatewayName)", "replica": "\(kubernetes.provisioner.replicaID)",

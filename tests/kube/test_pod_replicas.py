@@ -26,7 +26,6 @@ from helpers import parent_id
 from podkit import (kernel_object_uids, listed_kernels, log_lines, pod_deletions, pod_secret_creations_and_deletions,
                     replicas, terminate, wait_until)
 
-XFAIL = pytest.mark.xfail(reason="issue 16: replicas not implemented yet", strict=False)
 
 LISTING = 3  # seconds within which a kernel started / deleted on one replica is (un)listed on every replica
 IDLE = 6  # --cull-idle-timeout of the culling tests

@@ -154,6 +154,7 @@ public actor KernelManager: Service {
         do {
             try await supervisor.start()
         } catch {
+            await self.context.provisioner.release(context)
             supervisors.removeValue(forKey: kernel.id)
             logger.warning("kernel start failed", metadata: ["kernel_id": "\(kernel.id)", "error": "\(error)"])
             throw error
@@ -240,6 +241,7 @@ public actor KernelManager: Service {
         let supervisor = try supervisor(id)
         guard await supervisor.end(ending, reason: reason) else { return }
         if supervisors[id] === supervisor { supervisors.removeValue(forKey: id) }
+        if !ending.isDetach { await context.provisioner.release(supervisor.kernel.launchContext) }
         logger.info(ending.isDetach ? "kernel left running" : "kernel shut down", metadata: ["kernel_id": "\(id)", "reason": "\(reason)"])
     }
 

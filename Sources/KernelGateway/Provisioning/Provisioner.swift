@@ -89,9 +89,13 @@ public protocol Provisioner: Sendable {
     /// replicas' new kernels, activity they recorded), until the task is cancelled; returns at once for
     /// provisioners whose kernels only this gateway process knows.
     func followRunningKernels(_ handle: @escaping @Sendable (RunningKernel) async -> Void) async
+    /// Stops counting a kernel that ended (or never started) where every replica sees the gateway's kernels
+    /// (see ``KubernetesPodProvisioner``: launches are counted there, exact under concurrent starts).
+    func release(_ context: LaunchContext) async
 }
 
 extension Provisioner {
+    public func release(_ context: LaunchContext) async {}
     public func runningKernels() async -> [RunningKernel] { [] }
     public func followRunningKernels(_ handle: @escaping @Sendable (RunningKernel) async -> Void) async {}
 }

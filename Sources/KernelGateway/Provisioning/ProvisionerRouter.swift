@@ -18,6 +18,10 @@ public struct ProvisionerRouter: Provisioner {
         return try await provisioner.launch(context)
     }
 
+    public func release(_ context: LaunchContext) async {
+        await provisioners[context.spec.provisioner]?.release(context)
+    }
+
     public func followRunningKernels(_ handle: @escaping @Sendable (RunningKernel) async -> Void) async {
         await withDiscardingTaskGroup { group in
             for provisioner in provisioners.values {

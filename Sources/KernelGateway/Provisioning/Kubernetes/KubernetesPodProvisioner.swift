@@ -16,14 +16,24 @@ public struct KubernetesPodProvisioner: Provisioner {
     let renderer: KernelPodRenderer
     let configuration: KubernetesProvisionerConfiguration
     let logger: Logger
+    let ledger: KernelSlotLedger
+    /// The gateway's limits, checked against the kernels of all its replicas (``KernelSlotLedger``).
+    let limits: KernelLimits
 
     /// Creates the provisioner.
-    public init(client: KubernetesClient, tracker: KernelPodTracker, configuration: KubernetesProvisionerConfiguration, logger: Logger) {
+    public init(client: KubernetesClient, tracker: KernelPodTracker, configuration: KubernetesProvisionerConfiguration,
+                limits: KernelLimits = KernelLimits(), logger: Logger) {
+        self.limits = limits
         self.client = client
         self.tracker = tracker
         self.renderer = KernelPodRenderer(configuration: configuration)
         self.configuration = configuration
         self.logger = logger
+        self.ledger = KernelSlotLedger(client: client, tracker: tracker, configuration: configuration, staleAfter: 120, logger: logger)
+    }
+
+    public func release(_ context: LaunchContext) async {
+        await ledger.release(kernelID: context.kernelID)
     }
 
     public func launch(_ context: LaunchContext) async throws(ProvisionerError) -> any ProvisionedKernel {
@@ -31,6 +41,8 @@ public struct KubernetesPodProvisioner: Provisioner {
         let rendered: KernelPodRenderer.Rendered
         do {
             rendered = try renderer.render(context, key: key)
+            // Counted where every replica sees it: the limits hold exactly when starts race on several replicas.
+            try await ledger.reserve(kernelID: context.kernelID, user: context.user, limits: limits)
         } catch {
             throw .refused(error)
         }

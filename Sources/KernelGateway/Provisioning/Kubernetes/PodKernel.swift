@@ -61,7 +61,11 @@ final class PodKernel: ProvisionedKernel {
         throw .launchFailed("Signals cannot reach a kernel pod; interrupt_request is used instead")
     }
 
+    /// Whether ``terminate(grace:)`` deleted the pod already (clean-up then deletes only the Secret).
+    private let podDeleted = Mutex(false)
+
     func terminate(grace: Duration) async {
+        podDeleted.withLock { $0 = true }
         let seconds = Int(grace.components.seconds)
         let (client, namespace, logger) = (self.client, self.namespace, self.logger)
         let objects = ownObjects.filter { $0.resource == .pods }
@@ -164,7 +168,9 @@ final class PodKernel: ProvisionedKernel {
     func cleanUp() async {
         // Runs to completion even when the caller was cancelled (gateway shutdown, a client gone mid-start):
         // a pod left behind would hold its CPU, memory or GPU. Awaited, so still bounded by the caller.
-        let (client, namespace, logger, objects) = (self.client, self.namespace, self.logger, ownObjects)
+        let podGone = podDeleted.withLock { $0 }
+        let objects = ownObjects.filter { !(podGone && $0.resource == .pods) }
+        let (client, namespace, logger) = (self.client, self.namespace, self.logger)
         await Task.detached {
             for object in objects {
                 await PodLaunch.delete(object, client: client, namespace: namespace, logger: logger)
