@@ -80,7 +80,7 @@ import Testing
         }
         #expect(env["EG_AUTH_TOKEN"]?[path: "valueFrom", "secretKeyRef"] == ["name": "given", "key": "pw"])
         #expect(rendering.children.child("Secret", "gw-auth") == nil, "a given token Secret is used, not generated")
-        #expect(deployment[path: "spec", "replicas"] == 1, "replicas do not share kernels yet: clamped")
+        #expect(deployment[path: "spec", "replicas"] == 3, "any replica serves any kernel")
         #expect(deployment[path: "spec", "template", "spec", "containers"]?[0]?["image"] == "custom/gateway:2")
         #expect(deployment[path: "spec", "template", "spec", "containers"]?[0]?[path: "readinessProbe", "httpGet", "scheme"] == "HTTPS")
         #expect(rendering.url == "https://gw.default:8888")
@@ -89,7 +89,8 @@ import Testing
         #expect(service.annotations == ["a": "b"])
         let ingress = try #require(rendering.children.child("Ingress", "gw"))
         #expect(ingress[path: "spec", "tls"]?[0]?["secretName"] == "k-tls")
-        #expect(rendering.absent.map(\.resource.kind) == ["PodDisruptionBudget"], "clamped to one replica: no budget")
+        #expect(rendering.absent.isEmpty, "three replicas: a budget, nothing to delete")
+        #expect(rendering.children.child("PodDisruptionBudget", "gw")?[path: "spec", "maxUnavailable"] == 1)
     }
 
     @Test func kernelSpecsWithTemplatesGoToTheConfigMap() throws {

@@ -3,7 +3,7 @@ import KubernetesAPI
 import Testing
 
 /// Replicas, rolling updates and the PodDisruptionBudget, with the replica limit as shipped and raised
-/// (as issue 16 will raise ``RenderSettings/maximumGatewayReplicas``).
+/// (``RenderSettings/maximumGatewayReplicas`` is 10; tests also render lower limits).
 @Suite struct GatewayReplicaTests {
     func render(replicas: Int?, limit: Int = RenderSettings.maximumGatewayReplicas) throws -> GatewayRendering {
         var spec = Fixtures.seedGatewaySpec
@@ -21,8 +21,8 @@ import Testing
         rendering.absent.contains { $0.resource.kind == "PodDisruptionBudget" && $0.name == "gw" && $0.namespace == "default" }
     }
 
-    @Test func shippedLimitIsOneReplica() {
-        #expect(RenderSettings.maximumGatewayReplicas == 1)
+    @Test func shippedLimitIsTenReplicas() {
+        #expect(RenderSettings.maximumGatewayReplicas == 10)
         #expect(RenderSettings().gatewayReplicaLimit == RenderSettings.maximumGatewayReplicas)
     }
 
@@ -45,12 +45,18 @@ import Testing
         #expect(grace == Int(GatewayRenderer.terminationGracePeriod))
     }
 
-    @Test func withTheShippedLimitTwoReplicasAreClampedAndGetNoBudget() throws {
-        let rendering = try render(replicas: 2)
-        #expect(rendering.replicas == 1)
-        #expect(rendering.children.child("Deployment", "gw")?[path: "spec", "replicas"] == 1)
-        #expect(budget(rendering) == nil)
-        #expect(budgetIsAbsent(rendering), "a budget left from more replicas is deleted")
+    @Test func withTheShippedLimitTwoReplicasRunWithABudgetAndMoreAreClamped() throws {
+        let two = try render(replicas: 2)
+        #expect(two.replicas == 2)
+        #expect(two.children.child("Deployment", "gw")?[path: "spec", "replicas"] == 2)
+        #expect(budget(two) != nil)
+        let many = try render(replicas: 50)
+        #expect(many.replicas == RenderSettings.maximumGatewayReplicas)
+        #expect(many.children.child("Deployment", "gw")?[path: "spec", "replicas"] == 10)
+        let one = try render(replicas: 2, limit: 1)
+        #expect(one.replicas == 1)
+        #expect(budget(one) == nil)
+        #expect(budgetIsAbsent(one), "a budget left from more replicas is deleted")
     }
 
     @Test func twoEffectiveReplicasGetABudgetOverTheGatewayPods() throws {

@@ -212,12 +212,19 @@ def test_notebook_template_refused(fake, controller):
 
 
 def test_replicas_clamped(fake, controller):
+    """Two replicas run as asked (any replica serves any kernel) with a PodDisruptionBudget; a hostile count is
+    clamped to the controller's maximum of 10 (ReplicasClamped)."""
     ns = "replicas"
     make_namespace(fake, ns)
     fake.api.post(cr_path("jupytergateways", ns), cr("JupyterGateway", "two", {"replicas": 2}))
     d = wait_until(lambda: deployment(fake, ns, "two"), message="the gateway Deployment", details=controller.process.log_tail)
-    assert d["spec"]["replicas"] == 1
-    wait_until(lambda: condition(fake.get(cr_path("jupytergateways", ns, "two")), "ReplicasClamped"), message="ReplicasClamped")
+    assert d["spec"]["replicas"] == 2
+    budget = wait_until(lambda: fake.get(pdb_path(ns, "two")), message="the PodDisruptionBudget")
+    assert budget["spec"]["maxUnavailable"] == 1
+    fake.api.post(cr_path("jupytergateways", ns), cr("JupyterGateway", "many", {"replicas": 50}))
+    d = wait_until(lambda: deployment(fake, ns, "many"), message="the gateway Deployment", details=controller.process.log_tail)
+    assert d["spec"]["replicas"] == 10
+    wait_until(lambda: condition(fake.get(cr_path("jupytergateways", ns, "many")), "ReplicasClamped"), message="ReplicasClamped")
 
 
 def pdb_path(ns: str, name: str = "") -> str:
@@ -230,7 +237,7 @@ def test_one_replica_keeps_no_disruption_budget(fake, controller):
     ns = "budgets"
     make_namespace(fake, ns)
     for name in ("owned", "foreign"):
-        fake.api.post(cr_path("jupytergateways", ns), cr("JupyterGateway", name, {"replicas": 2}))
+        fake.api.post(cr_path("jupytergateways", ns), cr("JupyterGateway", name, {"replicas": 1}))
     gateways = {name: wait_until(lambda name=name: deployment(fake, ns, name) and fake.get(cr_path("jupytergateways", ns, name)),
                                  message=f"gateway {name}", details=controller.process.log_tail)
                 for name in ("owned", "foreign")}
@@ -338,8 +345,7 @@ def test_every_request_is_allowed_by_the_cluster_role(fake, controller):
     assert not unused, f"granted but never used: {sorted(unused)}"
 
 
-# Permissions used only once gateways run two or more replicas, which this binary never does
-# (RenderSettings.maximumGatewayReplicas is 1 until issue 16 raises it, and no flag changes it): writing the gateway's
-# PodDisruptionBudget. Tests/JupyterControllerTests/GatewayReplicaTests renders it with the limit raised;
-# test_one_replica_keeps_no_disruption_budget uses get and delete. Remove entries as soon as this module can use them.
-MULTI_REPLICA_ONLY = {("policy", "poddisruptionbudgets", "create"), ("policy", "poddisruptionbudgets", "update")}
+# Permissions no test here reaches: updating a gateway's PodDisruptionBudget (only when someone edited it: its spec
+# never changes with the replica count). Tests/JupyterControllerTests/GatewayReplicaTests renders it;
+# test_replicas_clamped creates one, test_one_replica_keeps_no_disruption_budget gets and deletes one.
+MULTI_REPLICA_ONLY = {("policy", "poddisruptionbudgets", "update")}

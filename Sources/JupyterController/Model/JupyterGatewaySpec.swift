@@ -26,8 +26,8 @@ public struct JupyterGatewaySpec: Codable, Sendable, Hashable {
     public var clusterRole: String?
     /// `DEBUG`, `INFO` (default), `WARNING`, `ERROR` or `CRITICAL`.
     public var logLevel: String?
-    /// Gateway replicas. Default 1; more are clamped to ``RenderSettings/maximumGatewayReplicas`` (1 until
-    /// replicas share kernels) with the condition `ReplicasClamped`. Two or more get a PodDisruptionBudget.
+    /// Gateway replicas (any replica serves any kernel). Default 1; more than ``RenderSettings/maximumGatewayReplicas``
+    /// (10) are clamped with the condition `ReplicasClamped`. Two or more get a PodDisruptionBudget.
     public var replicas: Int?
     /// Seconds a kernel may take to start. Default 60.
     public var kernelLaunchTimeout: Int?

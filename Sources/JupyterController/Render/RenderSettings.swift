@@ -16,11 +16,11 @@ public struct RenderSettings: Sendable, Hashable {
     public static let defaultNotebookImage = "quay.io/jupyter/base-notebook:python-3.12"
     /// Default kernel image (any image with ipykernel).
     public static let defaultKernelImage = "quay.io/jupyter/base-notebook:python-3.12"
-    /// The switch for multi-replica gateways: the most replicas the controller runs per JupyterGateway.
-    /// 1 while gateway replicas do not share kernels (each replica keeps its kernels in memory). Issue 16
-    /// ("Kernels outlive the gateway") raises it once any replica can serve any kernel; everything that depends
-    /// on it (the Deployment's replicas, the PodDisruptionBudget, `ReplicasClamped`) follows the effective count.
-    public static let maximumGatewayReplicas = 1
+    /// The most replicas the controller runs per JupyterGateway. Any replica serves any kernel (kernel state is
+    /// on the pods; one Lease per replica, ownership on each kernel pod), so more replicas only bound the API
+    /// traffic (each replica watches every kernel pod); everything that depends on it (the Deployment's replicas,
+    /// the PodDisruptionBudget, `ReplicasClamped`) follows the effective count.
+    public static let maximumGatewayReplicas = 10
 
     /// Creates settings.
     /// - Parameters:
