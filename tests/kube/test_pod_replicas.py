@@ -87,7 +87,6 @@ def wait_culled_after_use(cluster, pod_name: str, last_use: float, replicas_: li
 # --------------------------------------------------------------------------------------------
 
 
-@XFAIL
 def test_any_replica_serves_a_kernel_the_other_started(cluster, specs_dir, gateways):
     a, b, kid, _ = started_on_a(cluster, specs_dir, gateways, "pod_python")
     model = b.rest.get(f"api/kernels/{kid}", timeout=5).json()
@@ -137,7 +136,6 @@ def test_any_replica_serves_a_kernel_the_other_started(cluster, specs_dir, gatew
 # --------------------------------------------------------------------------------------------
 
 
-@XFAIL
 def test_an_idle_kernel_is_culled_exactly_once(cluster, specs_dir, gateways):
     both = replicas(gateways, specs_dir, cluster, extra_args=CULL)
     mark = cluster.last_seq()
@@ -181,7 +179,6 @@ def test_an_idle_kernel_is_culled_exactly_once(cluster, specs_dir, gateways):
         assert len(deletes) == 1, f"{kid}: {len(deletes)} DELETEs of its pod (one cull, one DELETE): {deletes}"
 
 
-@XFAIL
 def test_activity_on_the_other_replica_keeps_the_kernel_until_it_stops(cluster, specs_dir, gateways):
     a, b, kid, name = started_on_a(cluster, specs_dir, gateways, "pod_echo", CULL)
     recorded: list[str] = []  # the pod's last-activity annotation, as it changes
@@ -218,7 +215,6 @@ def test_activity_on_the_other_replica_keeps_the_kernel_until_it_stops(cluster, 
 # --------------------------------------------------------------------------------------------
 
 
-@XFAIL
 def test_per_user_limit_holds_under_concurrent_starts_on_both_replicas(cluster, specs_dir, gateways):
     a, b = replicas(gateways, specs_dir, cluster, extra_args=["--max-kernels-per-user", "2"])
     body = {"name": "pod_echo", "env": {"KERNEL_USERNAME": "alice"}}
@@ -282,7 +278,6 @@ def test_per_user_limit_holds_under_concurrent_starts_on_both_replicas(cluster, 
 # --------------------------------------------------------------------------------------------
 
 
-@XFAIL
 def test_a_stopped_replica_leaves_its_kernels_to_the_other(cluster, specs_dir, gateways):
     a, b, kid, name = started_on_a(cluster, specs_dir, gateways, "pod_echo", CULL)
     objects = kernel_object_uids(cluster)

@@ -111,8 +111,10 @@ extension KernelSupervisor {
         case .detach(let drain):
             if let connection = kernel.connection {
                 await connection.waitForPendingReplies(timeout: drain)
-                connection.closeAllClients(reason: .gatewayStopping)
+                let cursors = connection.closeAllClients(reason: .gatewayStopping)
                 connection.disconnect()
+                // Where each session's client stopped receiving: the replica it reconnects to replays from there.
+                if !cursors.isEmpty { await kernel.process?.recordIopubCursors(cursors) }
             }
         case .endedElsewhere:
             if let connection = kernel.connection {

@@ -141,6 +141,8 @@ final class KernelSupervisor: Sendable {
             kernelID: id, info: provisioned.connectionInfo, reactor: context.reactor, configuration: context.configuration,
             logger: logger, memory: context.memory.account(kernelID: id),
             onClientMessage: { peek in kernel.recordClientMessage(peek: peek, now: now()) },
+            keepsRecentIopub: provisioned.outlivesGateway,
+            sessionCursor: { session in kernel.process?.iopubCursor(forSession: session) },
             onKernelMessage: { channel, peek, parentType in
                 kernel.recordKernelMessage(channel: channel, peek: peek, parentType: parentType, now: now())
             })

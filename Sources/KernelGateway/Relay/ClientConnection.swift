@@ -19,6 +19,10 @@ public final class ClientConnection: Sendable {
 
     struct State {
         var queue: Deque<ChannelMessage> = []
+        /// The kernel's `msg_id` of each queued iopub message (nil for others), in queue order.
+        var iopubIDs: Deque<String?> = []
+        /// The `msg_id` of the last kernel iopub message handed to the writer: where a replay resumes.
+        var lastIopubID: String?
         var queuedBytes = 0
         var waiter: CheckedContinuation<ChannelMessage?, Never>?
         var closeReason: ClientCloseReason?
@@ -55,13 +59,14 @@ public final class ClientConnection: Sendable {
     /// Queues a message for the client. Returns false (and closes the client) when the queue overflows or the
     /// memory budget refuses the message.
     @discardableResult
-    public func enqueue(_ message: ChannelMessage) -> Bool {
+    public func enqueue(_ message: ChannelMessage, iopubID: String? = nil) -> Bool {
         let size = message.parts.byteCount
         enum Outcome { case resumed(CheckedContinuation<ChannelMessage?, Never>), queued, closed, overflow(CheckedContinuation<ChannelMessage?, Never>?) }
         let outcome: Outcome = state.withLock { state in
             if state.closeReason != nil { return .closed }
             if let waiter = state.waiter {
                 state.waiter = nil
+                if let iopubID { state.lastIopubID = iopubID }
                 return .resumed(waiter)
             }
             if state.queue.count + 1 > limits.messages || state.queuedBytes + size > limits.bytes {
@@ -75,6 +80,7 @@ public final class ClientConnection: Sendable {
                 return .overflow(nil)
             }
             state.queue.append(message)
+            state.iopubIDs.append(iopubID)
             state.queuedBytes += size
             return .queued
         }
@@ -89,6 +95,7 @@ public final class ClientConnection: Sendable {
     private static func drop(_ state: inout State) {
         state.account?.release(state.queuedBytes)
         state.queue.removeAll()
+        state.iopubIDs.removeAll()
         state.queuedBytes = 0
     }
 
@@ -96,11 +103,7 @@ public final class ClientConnection: Sendable {
     public func next() async -> ChannelMessage? {
         enum Immediate { case message(ChannelMessage), closed, wait }
         let immediate: Immediate = state.withLock { state in
-            if let message = state.queue.popFirst() {
-                state.queuedBytes -= message.parts.byteCount
-                state.account?.release(message.parts.byteCount)
-                return .message(message)
-            }
+            if let message = Self.pop(&state) { return .message(message) }
             return state.closeReason != nil ? .closed : .wait
         }
         switch immediate {
@@ -110,11 +113,7 @@ public final class ClientConnection: Sendable {
         }
         return await withCheckedContinuation { continuation in
             let resumeNow: ChannelMessage?? = state.withLock { state in
-                if let message = state.queue.popFirst() {
-                    state.queuedBytes -= message.parts.byteCount
-                    state.account?.release(message.parts.byteCount)
-                    return .some(message)
-                }
+                if let message = Self.pop(&state) { return .some(message) }
                 if state.closeReason != nil { return .some(nil) }
                 state.waiter = continuation
                 return nil
@@ -123,11 +122,25 @@ public final class ClientConnection: Sendable {
         }
     }
 
-    /// Closes the client: queued messages already taken are sent, the rest dropped, `next()` returns nil.
-    /// The first reason wins.
+    /// Takes the oldest queued message, noting its iopub `msg_id`.
+    private static func pop(_ state: inout State) -> ChannelMessage? {
+        guard let message = state.queue.popFirst() else { return nil }
+        if let id = state.iopubIDs.popFirst() ?? nil { state.lastIopubID = id }
+        state.queuedBytes -= message.parts.byteCount
+        state.account?.release(message.parts.byteCount)
+        return message
+    }
+
+    /// The `msg_id` of the last kernel iopub message handed to the writer (final once the client is closed for
+    /// ``ClientCloseReason/gatewayStopping``, whose queue is dropped: the next replica replays from there).
+    public var lastIopubID: String? { state.withLock { $0.lastIopubID } }
+
+    /// Closes the client: queued messages are still sent, then `next()` returns nil; when the gateway is stopping
+    /// they are dropped instead (the replica the client reconnects to replays them). The first reason wins.
     public func close(reason: ClientCloseReason) {
         let (waiter, closeWaiters) = state.withLock { state in
             if state.closeReason == nil { state.closeReason = reason }
+            if reason == .gatewayStopping { Self.drop(&state) }
             let waiter = state.waiter
             state.waiter = nil
             let closeWaiters = state.closeWaiters

@@ -27,6 +27,11 @@ public final class KernelConnection: Sendable {
     let onKernelMessage: @Sendable (KernelChannel, MessagePeek, String?) -> Void
     /// Called for every message a client sends (activity tracking).
     let onClientMessage: @Sendable (MessagePeek) -> Void
+    /// Where another replica left a session: the `msg_id` of the last iopub message it handed to that session's
+    /// client before it stopped (see ``attach(_:)``).
+    let sessionCursor: @Sendable (String) -> String?
+    /// Whether recent iopub is kept for replay (kernels that outlive the gateway: pods).
+    let keepsRecentIopub: Bool
     /// Where client queues, offline buffers and held messages of this kernel are charged.
     let memory: MemoryAccount
     let sockets: Mutex<Sockets?> = Mutex(nil)
@@ -76,6 +81,8 @@ public final class KernelConnection: Sendable {
         var offline: [String: OfflineBuffer] = [:]
         var offlineOrder: Deque<String> = []
         var closed = false
+        /// The kernel's recent iopub messages, for a session that reconnects here from another replica.
+        var recent = RecentIopub()
     }
 
     /// Sessions buffered at once per kernel; the oldest buffer is dropped beyond this.
@@ -88,7 +95,10 @@ public final class KernelConnection: Sendable {
     public init(kernelID: String, info: ConnectionInfo, reactor: ZMQReactor, configuration: KernelManagerConfiguration,
                 logger: Logger, memory: MemoryAccount? = nil,
                 onClientMessage: @escaping @Sendable (MessagePeek) -> Void = { _ in },
+                keepsRecentIopub: Bool = false, sessionCursor: @escaping @Sendable (String) -> String? = { _ in nil },
                 onKernelMessage: @escaping @Sendable (KernelChannel, MessagePeek, String?) -> Void) throws(GatewayError) {
+        self.sessionCursor = sessionCursor
+        self.keepsRecentIopub = keepsRecentIopub
         self.kernelID = kernelID
         self.memory = memory ?? .unlimited(kernelID: kernelID)
         self.currentInfo = Mutex(info)
@@ -108,6 +118,7 @@ public final class KernelConnection: Sendable {
         routing.withLock { routing in
             for buffer in routing.offline.values { buffer.releaseCharges() }
             memory.release(routing.heldBytes)
+            routing.recent.removeAll(releasing: memory)
         }
     }
 
@@ -236,6 +247,8 @@ public final class KernelConnection: Sendable {
     /// - Returns: the number of attached clients.
     @discardableResult
     public func attach(_ client: ClientConnection) -> Int {
+        // A session first seen here may come from a replica that stopped: replay what it had not handed out.
+        let cursor = !keepsRecentIopub || routing.withLock({ $0.recent.hasSeen(client.sessionID) }) ? nil : sessionCursor(client.sessionID)
         let (replay, count) = routing.withLock { routing in
             routing.clients[client.sessionID, default: []].append(client)
             routing.clientTotal += 1
@@ -243,7 +256,10 @@ public final class KernelConnection: Sendable {
             if var buffer = routing.offline.removeValue(forKey: client.sessionID) {
                 replay = buffer.takeAll()
                 routing.offlineOrder.removeAll { $0 == client.sessionID }
+            } else if let cursor, !routing.recent.hasSeen(client.sessionID) {
+                replay = routing.recent.after(cursor)
             }
+            routing.recent.noteSeen(client.sessionID)
             return (replay, routing.clientTotal)
         }
         client.charge(to: memory)
@@ -317,7 +333,10 @@ public final class KernelConnection: Sendable {
     }
 
     /// Closes every attached client with a reason and stops buffering.
-    public func closeAllClients(reason: ClientCloseReason) {
+    /// - Returns: For each session, the `msg_id` of the last kernel iopub message its newest client was handed
+    ///   (where a replay resumes after ``ClientCloseReason/gatewayStopping``).
+    @discardableResult
+    public func closeAllClients(reason: ClientCloseReason) -> [String: String] {
         let clients = routing.withLock { routing -> [ClientConnection] in
             let clients = routing.clients.values.flatMap { $0 }
             routing.clients.removeAll()
@@ -328,6 +347,9 @@ public final class KernelConnection: Sendable {
             return clients
         }
         for client in clients { client.close(reason: reason) }
+        var cursors: [String: String] = [:]
+        for client in clients { if let id = client.lastIopubID { cursors[client.sessionID] = id } }
+        return cursors
     }
 
     /// Sends a gateway-generated iopub message (e.g. status `restarting` / `dead`) to every client.
@@ -466,7 +488,8 @@ public final class KernelConnection: Sendable {
         onKernelMessage(channel, peek, MessagePeek.topLevelString("msg_type", in: parts.parentHeader))
         let message = ChannelMessage(channel: channel, parts: parts)
         if channel == .iopub {
-            deliverToAll(message, isStatus: peek.msgType == "status", fromKernel: true, parentMsgID: peek.parentMsgID)
+            deliverToAll(message, isStatus: peek.msgType == "status", fromKernel: true, parentMsgID: peek.parentMsgID,
+                         msgID: peek.msgID)
             return
         }
         enum Target { case waiter(ReplySlot), client(ClientConnection), none }
@@ -494,7 +517,8 @@ public final class KernelConnection: Sendable {
         }
     }
 
-    func deliverToAll(_ message: ChannelMessage, isStatus: Bool, fromKernel: Bool = false, parentMsgID: String? = nil) {
+    func deliverToAll(_ message: ChannelMessage, isStatus: Bool, fromKernel: Bool = false, parentMsgID: String? = nil,
+                      msgID: String? = nil) {
         var becameLive: Gate?
         defer { becameLive?.open() }
         let clients: [ClientConnection] = routing.withLock { routing in
@@ -512,9 +536,10 @@ public final class KernelConnection: Sendable {
             for session in routing.offlineOrder {
                 routing.offline[session]?.append(message, isStatus: isStatus)
             }
+            if keepsRecentIopub, let msgID { routing.recent.append(message, msgID: msgID, account: memory) }
             return routing.clients.values.flatMap { $0 }
         }
-        for client in clients { client.enqueue(message) }
+        for client in clients { client.enqueue(message, iopubID: msgID) }
     }
 
     // MARK: Heartbeat

@@ -112,6 +112,30 @@ final class PodKernel: ProvisionedKernel {
         }
     }
 
+    func recordIopubCursors(_ cursors: [String: String]) async {
+        let kept = Dictionary(uniqueKeysWithValues: cursors.sorted { $0.key < $1.key }.prefix(Self.maxCursors)
+            .filter { $0.key.utf8.count <= 256 && $0.value.utf8.count <= 256 }.map { ($0.key, $0.value) })
+        guard let json = try? JSONEncoder().encode(kept) else { return }
+        let patch: KubeJSON = ["metadata": ["annotations": [
+            .init(stringLiteral: KernelPodLabels.iopubCursorsAnnotation): .string(String(decoding: json, as: UTF8.self)),
+        ]]]
+        do {
+            _ = try await client.patch(.pods, name: podName, namespace: namespace, patch: patch, as: KubeObject.self)
+        } catch {
+            logger.warning("could not record where clients stopped", metadata: ["pod": "\(podName)", "error": "\(error)"])
+        }
+    }
+
+    /// Sessions whose cursor is recorded at most.
+    static let maxCursors = 32
+
+    func iopubCursor(forSession session: String) -> String? {
+        guard let text = tracker.pod(named: podName)?.metadata.annotations[KernelPodLabels.iopubCursorsAnnotation],
+              text.utf8.count <= 64 << 10,
+              let cursors = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { return nil }
+        return cursors[session]
+    }
+
     func awaitReplacement(timeout: Duration) async -> (@Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel)? {
         let (tracker, provisioner, kernelID, oldUID) = (self.tracker, self.provisioner, self.kernelID, self.podUID)
         let changes = tracker.pods.changes(replayExisting: true)
