@@ -17,9 +17,9 @@ public actor KernelManager: Service {
     nonisolated let now: @Sendable () -> Date
     nonisolated let reactor: ZMQReactor
     nonisolated let context: SupervisorContext
-    private var supervisors: [String: KernelSupervisor] = [:]
+    var supervisors: [String: KernelSupervisor] = [:]
     private nonisolated let jobs: AsyncStream<@Sendable () async -> Void>
-    private var ready = false
+    var ready = false
     /// The provisioner kinds this gateway can launch: kernelspecs of other kinds are not listed.
     public nonisolated let availableProvisioners: Set<ProvisionerKind>
     /// The ceiling on memory held for kernels and their clients (see ``MemoryBudget``).
@@ -266,47 +266,8 @@ public actor KernelManager: Service {
         return !process.outlivesGateway
     }
 
-    // MARK: Adoption
-
-    /// Registers every kernel an earlier gateway process left running (listed at once, `starting`) and probes
-    /// each in the background: one that answers is served as before, one that does not takes the failure path.
-    private func adoptRunningKernels() async {
-        await adopt(await context.provisioner.runningKernels())
-    }
-
-    private func adopt(_ found: [RunningKernel]) async {
-        for running in found where supervisors[running.kernelID] == nil {
-            guard let spec = catalog.spec(named: running.kernelSpecName) else {
-                logger.warning("not adopting a kernel of an unknown kernelspec; it is left as it is", metadata: [
-                    "kernel_id": "\(running.kernelID)", "kernelspec": "\(running.kernelSpecName)",
-                ])
-                continue
-            }
-            let launchContext = LaunchContext(kernelID: running.kernelID, spec: spec, environment: running.environment,
-                                              workingDirectory: running.workingDirectory, user: running.user)
-            let lifecycle = KernelLifecycle(autoRestart: configuration.autoRestart, maxAutomaticRestarts: configuration.maxRestartAttempts,
-                                            adopting: true, restarts: running.restarts)
-            let kernel = ManagedKernel(launchContext: launchContext, lifecycle: lifecycle, now: running.createdAt,
-                                       lastActivity: running.lastActivity ?? running.createdAt)
-            let supervisor = KernelSupervisor(kernel: kernel, context: context)
-            track(supervisor)
-            context.spawn { await supervisor.adopt(running.resume) }
-        }
-    }
-
-    /// A kernel seen running where kernels are kept (from the pod watch): one this replica does not know yet
-    /// (another replica started it) is adopted; for a known one, activity recorded elsewhere counts here too.
-    private func noteRunning(_ running: RunningKernel) async {
-        guard ready else { return }
-        if let known = supervisors[running.kernelID] {
-            if let shared = running.lastActivity { known.kernel.noteSharedActivity(shared) }
-            return
-        }
-        await adopt([running])
-    }
-
     /// Registers a supervisor; it is forgotten once its kernel is terminated, however that happened.
-    private func track(_ supervisor: KernelSupervisor) {
+    func track(_ supervisor: KernelSupervisor) {
         supervisors[supervisor.id] = supervisor
         context.spawn {
             try? await supervisor.finished.wait()

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Adoption: kernels this gateway did not start in this process (left running by an earlier process, or started
+/// by another replica) are registered and served like its own.
+extension KernelManager {
+    /// Registers every kernel an earlier gateway process left running (listed at once, `starting`) and probes
+    /// each in the background: one that answers is served as before, one that does not takes the failure path.
+    func adoptRunningKernels() async {
+        await adopt(await context.provisioner.runningKernels())
+    }
+
+    private func adopt(_ found: [RunningKernel]) async {
+        for running in found where supervisors[running.kernelID] == nil {
+            guard let spec = catalog.spec(named: running.kernelSpecName) else {
+                logger.warning("not adopting a kernel of an unknown kernelspec; it is left as it is", metadata: [
+                    "kernel_id": "\(running.kernelID)", "kernelspec": "\(running.kernelSpecName)",
+                ])
+                continue
+            }
+            let launchContext = LaunchContext(kernelID: running.kernelID, spec: spec, environment: running.environment,
+                                              workingDirectory: running.workingDirectory, user: running.user)
+            let lifecycle = KernelLifecycle(autoRestart: configuration.autoRestart, maxAutomaticRestarts: configuration.maxRestartAttempts,
+                                            adopting: true, restarts: running.restarts)
+            let kernel = ManagedKernel(launchContext: launchContext, lifecycle: lifecycle, now: running.createdAt,
+                                       lastActivity: running.lastActivity ?? running.createdAt)
+            let supervisor = KernelSupervisor(kernel: kernel, context: context)
+            track(supervisor)
+            context.spawn { await supervisor.adopt(running.resume) }
+        }
+    }
+
+    /// A kernel seen running where kernels are kept (from the pod watch): one this replica does not know yet
+    /// (another replica started it) is adopted; for a known one, activity recorded elsewhere counts here too.
+    func noteRunning(_ running: RunningKernel) async {
+        guard ready else { return }
+        if let known = supervisors[running.kernelID] {
+            if let shared = running.lastActivity { known.kernel.noteSharedActivity(shared) }
+            return
+        }
+        await adopt([running])
+    }
+}
