@@ -93,7 +93,9 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // jupyter_server's gateway connection class for notebook pods, compiled into the binary (no bundle).
+            resources: [.embedInCode("NotebookClient/elastic_jupyter_gateway_client.py")]
         ),
         .executableTarget(
             name: "ElasticJupyter",

@@ -95,6 +95,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(name: .customLong("shutdown-kernels-on-exit"), inversion: .prefixedNo,
           help: "Stop kernels when the gateway stops (EJ_SHUTDOWN_KERNELS_ON_EXIT; default: local yes, pods no).")
     var shutdownKernelsOnExit: Bool?
+    @Option(name: .customLong("stop-handover"), help: "Seconds a stopping gateway keeps serving its clients of kernels it leaves running (EJ_STOP_HANDOVER).")
+    var stopHandover: String?
     @Flag(name: .customLong("kubernetes"), inversion: .prefixedNo, help: "Use a cluster configuration when one exists (EJ_KUBERNETES).")
     var kubernetes: Bool?
     @Option(name: .customLong("runtime-dir"), help: "Directory for connection files (EJ_RUNTIME_DIR).") var runtimeDir: String?
@@ -125,7 +127,7 @@ struct GatewayCommand: AsyncParsableCommand {
             ("allowed-images", allowedImages), ("kernel-uid-range", kernelUIDRange), ("kernel-gid-range", kernelGIDRange),
             ("prohibited-uids", prohibitedUIDs), ("prohibited-gids", prohibitedGIDs), ("kernel-cpu-limit", kernelCPULimit),
             ("kernel-memory-limit", kernelMemoryLimit), ("allow-local-kernels", allowLocalKernels.map { String($0) }),
-            ("shutdown-kernels-on-exit", shutdownKernelsOnExit.map { String($0) }),
+            ("shutdown-kernels-on-exit", shutdownKernelsOnExit.map { String($0) }), ("stop-handover", stopHandover),
         ]
         for (key, value) in pairs + kernelPods { if let value { flags[key] = value } }
         let memory: [(String, String?)] = [

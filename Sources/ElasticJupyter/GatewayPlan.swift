@@ -66,6 +66,10 @@ struct GatewayPlan {
             throw SettingsError.invalid(key: "root-dir", value: root, expected: "an existing directory")
         }
         let launchTimeout = try resolved.double("kernel-launch-timeout")
+        let stopHandover = try resolved.double("stop-handover")
+        guard (0...300).contains(stopHandover) else {
+            throw SettingsError.invalid(key: "stop-handover", value: String(stopHandover), expected: "0 to 300 seconds")
+        }
         let offline = try resolved.int("offline-buffer-size")
         let queue = try resolved.int("client-queue-size")
         manager = KernelManagerConfiguration(
@@ -86,6 +90,7 @@ struct GatewayPlan {
                 authorizedUsers: resolved.list("authorized-users").isEmpty ? nil : Set(resolved.list("authorized-users")),
                 unauthorizedUsers: Set(resolved.list("unauthorized-users"))),
             shutdownKernelsOnExit: resolved.value("shutdown-kernels-on-exit") == nil ? nil : try resolved.bool("shutdown-kernels-on-exit"))
+        manager.stopHandover = Seconds.duration(stopHandover)
         cull = CullConfiguration(
             idleTimeout: try resolved.secondsOrOff("cull-idle-timeout"), interval: max(0.1, try resolved.double("cull-interval")),
             cullConnected: try resolved.bool("cull-connected"), cullBusy: try resolved.bool("cull-busy"),

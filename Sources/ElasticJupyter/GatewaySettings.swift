@@ -127,6 +127,8 @@ struct GatewaySetting: Sendable {
         .init(key: "shutdown-kernels-on-exit", flag: "--shutdown-kernels-on-exit / --no-shutdown-kernels-on-exit",
               environment: ["EJ_SHUTDOWN_KERNELS_ON_EXIT"], defaultValue: "(true for local kernels, false for pods)",
               meaning: "Whether stopping the gateway stops its kernels. By default local kernels (the gateway's children) stop and kernel pods keep running: the next gateway (or another replica) adopts them. Deleting a JupyterGateway still deletes its kernels."),
+        .init(key: "stop-handover", flag: "--stop-handover", environment: ["EJ_STOP_HANDOVER"], defaultValue: "5",
+              meaning: "Seconds (0-300) a stopping gateway keeps relaying for the clients of kernels it leaves running before it closes them with 1001 (going away), while it no longer takes new clients: a replica that replaces it during a rolling update is then already relaying those kernels when the clients reconnect, so it can replay what they missed. 0 closes at once."),
         .init(key: "kubernetes", flag: "--kubernetes / --no-kubernetes", environment: ["EJ_KUBERNETES"], defaultValue: "true",
               meaning: "Use a cluster configuration when one exists (in-cluster, `KUBECONFIG` or `~/.kube/config`) for pod kernelspecs."),
         .init(key: "runtime-dir", flag: "--runtime-dir", environment: ["EJ_RUNTIME_DIR"], defaultValue: "($XDG_RUNTIME_DIR, else Jupyter's runtime dir)/elastic-jupyter-<pid>",

@@ -17,6 +17,7 @@ import Testing
         #expect(Set(rendering.children.map { "\($0.resource.kind)/\($0.object.name)" }) == [
             "Secret/jupyternotebook-sample-jupyter", "PersistentVolumeClaim/jupyternotebook-sample-work",
             "Deployment/jupyternotebook-sample", "Service/jupyternotebook-sample",
+            "ConfigMap/jupyternotebook-sample-gateway-client",
         ])
         #expect(rendering.pvcName == "jupyternotebook-sample-work")
         #expect(rendering.url == "http://jupyternotebook-sample.default:8888")

@@ -42,4 +42,33 @@ struct JupyterDateTests {
             seconds += 7_777_777
         }
     }
+
+    @Test("reads back what it formats, over many dates")
+    func parsesWhatItFormats() {
+        var micros: Int64 = -2_208_988_800_000_000
+        while micros < 4_102_444_800_000_000 {
+            let text = JupyterDate.format(Date(timeIntervalSince1970: Double(micros) / 1_000_000))
+            #expect(JupyterDate.microseconds(text) == micros, "\(text)")
+            micros += 7_777_777_123_457
+        }
+    }
+
+    @Test("reads the forms kernels write and refuses others", arguments: [
+        ("2026-12-05T21:30:07.25Z", Int64(1_796_506_207_250_000)),
+        ("2026-12-05T21:30:07.250000123Z", 1_796_506_207_250_000),
+        ("2026-12-05T21:30:07Z", 1_796_506_207_000_000),
+        ("2026-12-05T22:30:07.250000+01:00", 1_796_506_207_250_000),
+        ("2026-12-05T20:30:07.250000-0100", 1_796_506_207_250_000),
+        ("2026-12-05 21:30:07.250000", 1_796_506_207_250_000),
+    ] as [(String, Int64)])
+    func parsesKernelDates(text: String, expected: Int64) {
+        #expect(JupyterDate.microseconds(text) == expected)
+    }
+
+    @Test("refuses what is not a date", arguments: ["", "2026-12-05", "2026-13-05T21:30:07Z", "2026-12-05T21:30:07.Z",
+                                                    "2026-12-05T21:30:07.1234567890Z", "2026-12-05T21:30:07Zjunk",
+                                                    "2026-12-05T21:30:07+1", "x026-12-05T21:30:07Z"])
+    func refusesNonDates(text: String) {
+        #expect(JupyterDate.microseconds(text) == nil)
+    }
 }

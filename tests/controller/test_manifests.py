@@ -190,6 +190,8 @@ def test_rendered_objects_validate(fake, log_dir, deployment_status, tmp_path):
                     if key.endswith(".pod.yaml"):
                         files.append(tmp_path / f"pod-{key}")
                         files[-1].write_text(text)
+                    elif key.endswith(".py"):
+                        compile(text, key, "exec")  # the notebook pods' gateway connection class
                     else:
                         json.loads(text)
         assert any(f.name.startswith("pod-") for f in files), "the GPU sample renders a pod template"

@@ -229,7 +229,8 @@ def test_lifecycle_leaves_nothing_and_never_touches_another_gateways_pods(
         assert gw_a.rest.delete(f"api/kernels/{a['shutdown']}", timeout=60).status_code == 204
         b_untouched()
         assert sorted(gw_a.kernel_ids()) == sorted([a["restart"], a["kill"], a["outside"]])
-        assert len(cluster.pods(gateway="gw-a")) == 3
+        # the shut-down kernel's pod goes (graceful deletion: it may still be terminating when DELETE answers)
+        wait_until(lambda: len(cluster.pods(gateway="gw-a")) == 3, 15, 0.1, what="the shut-down kernel's pod to go")
 
         # the rest shut down (while their clients still keep them from being culled)
         with ThreadPoolExecutor(max_workers=3) as pool:

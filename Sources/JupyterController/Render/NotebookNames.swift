@@ -13,6 +13,8 @@ public struct NotebookNames: Sendable, Hashable {
     public var secret: String { "\(notebook)-jupyter" }
     /// The generated work-directory claim.
     public var claim: String { "\(notebook)-work" }
+    /// The ConfigMap with jupyter_server's gateway connection class (see `NotebookGatewayClient`).
+    public var gatewayClient: String { "\(notebook)-gateway-client" }
     /// The `elastic-jupyter.io/notebook` label value (also `KERNEL_NOTEBOOK`).
     public var instanceLabel: String { ControllerLabels.labelValue(notebook) }
 }

@@ -21,6 +21,7 @@ extension NotebookRenderer {
         let index = containers.firstIndex { $0["name"]?.stringValue == Self.containerName } ?? (containers.isEmpty ? nil : 0)
         var container = index.map { containers[$0] } ?? ["name": .string(Self.containerName)]
         container = notebookContainer(container, storage: storage)
+        if input.gateway != nil { container = Self.addingGatewayClient(to: container) }
         if let index { containers[index] = container } else { containers.insert(container, at: 0) }
         podSpec["containers"] = .array(containers)
 
@@ -29,6 +30,7 @@ extension NotebookRenderer {
             volumes.append(["name": "workspace", "persistentVolumeClaim": ["claimName": .string(storage.claimName)]])
             podSpec["volumes"] = .array(volumes)
         }
+        if input.gateway != nil { podSpec = addingGatewayClientVolume(to: podSpec) }
         var security = podSpec["securityContext"] ?? .emptyObject
         if security["fsGroup"] == nil { security["fsGroup"] = 100 }
         podSpec["securityContext"] = security

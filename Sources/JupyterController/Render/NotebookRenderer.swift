@@ -84,6 +84,7 @@ public struct NotebookRenderer: Sendable {
         if let secret = secret() { children.append(secret) }
         let storage = self.storage
         if let claim = claim(storage) { children.append(claim) }
+        if input.gateway != nil { children.append(gatewayClientConfigMap()) }
         children.append(deployment(storage: storage))
         children.append(service())
         return NotebookRendering(children: children, url: Self.url(for: input.notebook), pvcName: storage?.claimName)

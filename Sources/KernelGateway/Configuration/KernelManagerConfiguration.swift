@@ -45,6 +45,11 @@ public struct KernelManagerConfiguration: Sendable {
     public var exitDrainTimeout: Duration
     /// How often kernels' activity is handed to their provisioner to record (pod annotations).
     public var activityPublishInterval: Duration
+    /// How long a stopping gateway keeps relaying for the clients of kernels it leaves running, no longer taking
+    /// new ones, before it closes them (`--stop-handover`): its successors are relaying by then and can replay.
+    public var stopHandover: Duration = .zero
+    /// How long a starting gateway waits, before it is ready, for the kernels it adopts to answer (or fail).
+    public var adoptionSettleTimeout: Duration = .seconds(15)
 
     /// Creates a configuration; every parameter has the documented default.
     public init(

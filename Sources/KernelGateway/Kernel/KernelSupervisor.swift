@@ -27,6 +27,8 @@ final class KernelSupervisor: Sendable {
     let stopRequested = Gate()
     /// Opened once the kernel is terminated (shut down, culled or let go).
     let finished = Gate()
+    /// Opened once an adoption has an outcome: the kernel answers, or it took the failure path.
+    let settled = Gate()
 
     var id: String { kernel.id }
     var logger: Logger { context.logger }
@@ -53,6 +55,7 @@ final class KernelSupervisor: Sendable {
     /// Serves a kernel found running: waits for its pod, connects and probes it. A kernel that does not answer
     /// takes the path of one that died (automatic restart or dead).
     func adopt(_ resume: @escaping @Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel) async {
+        defer { settled.open() }
         do {
             try await bringUp(reuse: nil) { launchContext throws(ProvisionerError) in
                 try await resume(launchContext.launchTimeout)

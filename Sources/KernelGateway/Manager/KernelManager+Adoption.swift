@@ -5,11 +5,26 @@ import Foundation
 extension KernelManager {
     /// Registers every kernel an earlier gateway process left running (listed at once, `starting`) and probes
     /// each in the background: one that answers is served as before, one that does not takes the failure path.
+    /// Returns once each answers or failed (bounded by ``KernelManagerConfiguration/adoptionSettleTimeout``): a
+    /// replica is ready only when it already relays the kernels' output, so a client that reconnects to it during a
+    /// rolling update finds what it missed.
     func adoptRunningKernels() async {
-        await adopt(await context.provisioner.runningKernels())
+        let adopted = await adopt(await context.provisioner.runningKernels())
+        guard !adopted.isEmpty else { return }
+        let settled = await withDeadline(configuration.adoptionSettleTimeout) {
+            for supervisor in adopted { try? await supervisor.settled.wait() }
+            return true
+        }
+        if settled == nil {
+            logger.warning("ready before every adopted kernel answered", metadata: [
+                "kernels": "\(adopted.count)", "waited_seconds": "\(configuration.adoptionSettleTimeout.components.seconds)",
+            ])
+        }
     }
 
-    private func adopt(_ found: [RunningKernel]) async {
+    @discardableResult
+    private func adopt(_ found: [RunningKernel]) async -> [KernelSupervisor] {
+        var adopted: [KernelSupervisor] = []
         for running in found where supervisors[running.kernelID] == nil {
             guard let spec = catalog.spec(named: running.kernelSpecName) else {
                 logger.warning("not adopting a kernel of an unknown kernelspec; it is left as it is", metadata: [
@@ -25,8 +40,10 @@ extension KernelManager {
                                        lastActivity: running.lastActivity ?? running.createdAt)
             let supervisor = KernelSupervisor(kernel: kernel, context: context)
             track(supervisor)
+            adopted.append(supervisor)
             context.spawn { await supervisor.adopt(running.resume) }
         }
+        return adopted
     }
 
     /// A kernel seen running where kernels are kept (from the pod watch): one this replica does not know yet

@@ -252,6 +252,15 @@ public actor KernelManager: Service {
         let all = Array(supervisors.values)
         logger.info("stopping", metadata: ["kernels": "\(all.count)"])
         let drain = configuration.exitDrainTimeout
+        let handedOver = all.filter { !shutsDownOnExit($0.kernel) && $0.kernel.connection?.hasClients == true }
+        if configuration.stopHandover > .zero, !handedOver.isEmpty {
+            // Connection draining (what a preStop delay does): the Service no longer routes here, the clients
+            // attached keep being served while the replicas that take over start relaying the same kernels.
+            logger.info("handing over: attached clients are served a little longer", metadata: [
+                "kernels": "\(handedOver.count)", "seconds": "\(configuration.stopHandover.components.seconds)",
+            ])
+            try? await Task.sleep(for: configuration.stopHandover)
+        }
         await withTaskGroup(of: Void.self) { group in
             for supervisor in all {
                 let ending: KernelSupervisor.Ending = shutsDownOnExit(supervisor.kernel) ? .shutdown : .detach(drain: drain)

@@ -167,11 +167,11 @@ public protocol ProvisionedKernel: Sendable {
     /// Whether this gateway replica makes the kernel's lifecycle decisions (relaunch after a death, culling).
     /// Always for a local process; for a pod, the replica its owner annotation names.
     var isOwnedHere: Bool { get }
-    /// Records, where other replicas see it, the `msg_id` of the last iopub message each session was handed here
+    /// Records, where other replicas see it, the last iopub message each session was handed here
     /// (the gateway is stopping and leaves the kernel running).
-    func recordIopubCursors(_ cursors: [String: String]) async
-    /// The `msg_id` another replica recorded for `session` (see ``recordIopubCursors(_:)``), if any.
-    func iopubCursor(forSession session: String) -> String?
+    func recordIopubCursors(_ cursors: [String: IopubCursor]) async
+    /// The cursor another replica recorded for `session` (see ``recordIopubCursors(_:)``), if any.
+    func iopubCursor(forSession session: String) -> IopubCursor?
     /// Records, where other replicas see it, that the kernel is ending on purpose (shut down or culled).
     func announceEnding(culled: Bool) async
     /// For a kernel owned elsewhere whose process is gone: waits (at most `timeout`) for the owner's relaunch and
@@ -185,8 +185,8 @@ extension ProvisionedKernel {
     public var outlivesGateway: Bool { false }
     public var isOwnedHere: Bool { true }
     public func announceEnding(culled: Bool) async {}
-    public func recordIopubCursors(_ cursors: [String: String]) async {}
-    public func iopubCursor(forSession session: String) -> String? { nil }
+    public func recordIopubCursors(_ cursors: [String: IopubCursor]) async {}
+    public func iopubCursor(forSession session: String) -> IopubCursor? { nil }
     public func awaitReplacement(timeout: Duration) async -> (@Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel)? {
         nil
     }

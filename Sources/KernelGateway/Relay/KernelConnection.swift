@@ -29,7 +29,7 @@ public final class KernelConnection: Sendable {
     let onClientMessage: @Sendable (MessagePeek) -> Void
     /// Where another replica left a session: the `msg_id` of the last iopub message it handed to that session's
     /// client before it stopped (see ``attach(_:)``).
-    let sessionCursor: @Sendable (String) -> String?
+    let sessionCursor: @Sendable (String) -> IopubCursor?
     /// Whether recent iopub is kept for replay (kernels that outlive the gateway: pods).
     let keepsRecentIopub: Bool
     /// Where client queues, offline buffers and held messages of this kernel are charged.
@@ -95,7 +95,7 @@ public final class KernelConnection: Sendable {
     public init(kernelID: String, info: ConnectionInfo, reactor: ZMQReactor, configuration: KernelManagerConfiguration,
                 logger: Logger, memory: MemoryAccount? = nil,
                 onClientMessage: @escaping @Sendable (MessagePeek) -> Void = { _ in },
-                keepsRecentIopub: Bool = false, sessionCursor: @escaping @Sendable (String) -> String? = { _ in nil },
+                keepsRecentIopub: Bool = false, sessionCursor: @escaping @Sendable (String) -> IopubCursor? = { _ in nil },
                 onKernelMessage: @escaping @Sendable (KernelChannel, MessagePeek, String?) -> Void) throws(GatewayError) {
         self.sessionCursor = sessionCursor
         self.keepsRecentIopub = keepsRecentIopub
@@ -240,6 +240,9 @@ public final class KernelConnection: Sendable {
 
     // MARK: Clients
 
+    /// Whether a client is attached.
+    public var hasClients: Bool { routing.withLock { $0.clientTotal > 0 } }
+
     /// Attaches a WebSocket client. A new connection with the session id of an attached one takes over
     /// at once: replies for that session go to the newest connection (the older one, typically abandoned
     /// by its client, keeps receiving iopub until it closes — closing it here would make jupyter_server's
@@ -264,6 +267,12 @@ public final class KernelConnection: Sendable {
         }
         client.charge(to: memory)
         for message in replay { client.enqueue(message) }
+        if let cursor {
+            logger.info("session reconnected from another replica", metadata: [
+                "kernel_id": "\(kernelID)", "session": "\(client.sessionID)", "cursor": "\(cursor.msgID)",
+                "replayed": "\(replay.count)",
+            ])
+        }
         return count
     }
 
@@ -333,10 +342,10 @@ public final class KernelConnection: Sendable {
     }
 
     /// Closes every attached client with a reason and stops buffering.
-    /// - Returns: For each session, the `msg_id` of the last kernel iopub message its newest client was handed
-    ///   (where a replay resumes after ``ClientCloseReason/gatewayStopping``).
+    /// - Returns: For each session, the last kernel iopub message its newest client was handed (where a replay
+    ///   resumes after ``ClientCloseReason/gatewayStopping``).
     @discardableResult
-    public func closeAllClients(reason: ClientCloseReason) -> [String: String] {
+    public func closeAllClients(reason: ClientCloseReason) -> [String: IopubCursor] {
         let clients = routing.withLock { routing -> [ClientConnection] in
             let clients = routing.clients.values.flatMap { $0 }
             routing.clients.removeAll()
@@ -347,9 +356,13 @@ public final class KernelConnection: Sendable {
             return clients
         }
         for client in clients { client.close(reason: reason) }
-        var cursors: [String: String] = [:]
-        for client in clients { if let id = client.lastIopubID { cursors[client.sessionID] = id } }
-        return cursors
+        return routing.withLock { routing in
+            var cursors: [String: IopubCursor] = [:]
+            for client in clients {
+                if let id = client.lastIopubID { cursors[client.sessionID] = IopubCursor(msgID: id, date: routing.recent.date(of: id)) }
+            }
+            return cursors
+        }
     }
 
     /// Sends a gateway-generated iopub message (e.g. status `restarting` / `dead`) to every client.

@@ -34,11 +34,26 @@ struct RecentIopub {
         bytes += size
     }
 
-    /// The messages kept after the one with `msgID`; empty when it is not kept (too old: nothing is replayed
-    /// rather than something twice).
-    func after(_ msgID: String) -> [ChannelMessage] {
-        guard let index = entries.lastIndex(where: { $0.msgID == msgID }) else { return [] }
-        return entries[(index + 1)...].map(\.message)
+    /// The messages kept after `cursor`: those following its message when that is kept here, otherwise those
+    /// the kernel dated after the cursor's date (this replica started keeping after that message, or it aged out);
+    /// nothing without a readable date (nothing is replayed rather than something twice).
+    func after(_ cursor: IopubCursor) -> [ChannelMessage] {
+        if let index = entries.lastIndex(where: { $0.msgID == cursor.msgID }) {
+            return entries[(index + 1)...].map(\.message)
+        }
+        guard let since = cursor.date.flatMap(JupyterDate.microseconds) else { return [] }
+        return entries.filter { entry in
+            Self.date(of: entry.message).flatMap(JupyterDate.microseconds).map { $0 > since } ?? false
+        }.map(\.message)
+    }
+
+    /// The header date of the kept message `msgID`, if it is kept.
+    func date(of msgID: String) -> String? {
+        entries.last(where: { $0.msgID == msgID }).flatMap { Self.date(of: $0.message) }
+    }
+
+    private static func date(of message: ChannelMessage) -> String? {
+        MessagePeek.topLevelString("date", in: message.parts.header)
     }
 
     /// Whether `session` was served here before.

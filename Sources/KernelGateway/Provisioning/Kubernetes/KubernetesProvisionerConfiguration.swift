@@ -91,7 +91,7 @@ public enum KernelPodLabels {
     /// Set just before a deliberate deletion (`shutdown` or `cull`): the other replicas drop the kernel instead of
     /// waiting for a relaunch.
     public static let endingAnnotation = "elastic-jupyter.io/ending"
-    /// Session id → `msg_id` of the last iopub message a stopping replica handed to it (a JSON object).
+    /// Session id → `{"msg_id", "date"}` of the last iopub message a stopping replica handed to it (a JSON object).
     public static let iopubCursorsAnnotation = "elastic-jupyter.io/iopub-cursors"
     /// A random id of the launch that created the object: how an ambiguous create is recognised as ours.
     public static let launchAnnotation = "elastic-jupyter.io/launch"

@@ -112,9 +112,9 @@ final class PodKernel: ProvisionedKernel {
         }
     }
 
-    func recordIopubCursors(_ cursors: [String: String]) async {
+    func recordIopubCursors(_ cursors: [String: IopubCursor]) async {
         let kept = Dictionary(uniqueKeysWithValues: cursors.sorted { $0.key < $1.key }.prefix(Self.maxCursors)
-            .filter { $0.key.utf8.count <= 256 && $0.value.utf8.count <= 256 }.map { ($0.key, $0.value) })
+            .filter { $0.key.utf8.count <= 256 && $0.value.isWithinBounds }.map { ($0.key, $0.value) })
         guard let json = try? JSONEncoder().encode(kept) else { return }
         let patch: KubeJSON = ["metadata": ["annotations": [
             .init(stringLiteral: KernelPodLabels.iopubCursorsAnnotation): .string(String(decoding: json, as: UTF8.self)),
@@ -129,11 +129,12 @@ final class PodKernel: ProvisionedKernel {
     /// Sessions whose cursor is recorded at most.
     static let maxCursors = 32
 
-    func iopubCursor(forSession session: String) -> String? {
+    func iopubCursor(forSession session: String) -> IopubCursor? {
         guard let text = tracker.pod(named: podName)?.metadata.annotations[KernelPodLabels.iopubCursorsAnnotation],
               text.utf8.count <= 64 << 10,
-              let cursors = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { return nil }
-        return cursors[session]
+              let cursors = try? JSONDecoder().decode([String: IopubCursor].self, from: Data(text.utf8)),
+              let cursor = cursors[session], cursor.isWithinBounds else { return nil }
+        return cursor
     }
 
     func awaitReplacement(timeout: Duration) async -> (@Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel)? {
