@@ -9,10 +9,10 @@ replica and re-opened on a live one. The scenario runs once per module; the meas
 to ``rolling-update.json`` in the module's tmp dir (with the pods' logs; EJ_ROLL_LOG_LEVEL=DEBUG logs each client
 attach / detach on the replicas).
 
-What a roll costs today (each test says why): no kernel, Secret or state is lost and every execute that reaches a
-gateway is answered, but jupyter_server drops what the client sends while it waits to reconnect, and the counter's
-output printed meanwhile is replayed only when jupyter_server reconnects to a replica that relayed the kernel before
-the old one stopped.
+What a roll costs (measured: every execute answered, no counter value lost or repeated, the largest pause 1.6-2 s,
+jupyter_server's reconnect wait): the notebook pod's connection class (ConfigMap from the controller) holds what the
+client sends while jupyter_server reconnects; each stopping replica keeps serving for --stop-handover, records per
+session the last message handed out, and the replica the session reconnects to replays what followed.
 """
 
 from __future__ import annotations

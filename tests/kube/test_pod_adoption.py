@@ -10,6 +10,7 @@ default: on for local kernels (the gateway's children), off for pod kernels.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import os
@@ -387,5 +388,56 @@ def test_adopted_pod_that_does_not_answer_fails_without_hanging_the_listing(clus
     if outcome == "dropped":  # nobody can reach it any more: its pod must not be left holding resources
         wait_until(lambda: cluster.kernel_pod(k_stuck) is None, 20, what="the dropped kernel's pod to be deleted")
     for kid in (k_ok, k_stuck):
+        assert new.rest.delete(f"api/kernels/{kid}", timeout=60).status_code in (204, 404)
+    cluster.wait_clean(timeout=30)
+
+
+def test_forged_pod_annotations_and_a_bad_secret_are_refused_without_harm(cluster, specs_dir, gateways):
+    """Adoption reads what a pod and its Secret say; both are hostile input (anyone who can patch pods in the
+    namespace can write them). Oversized or malformed annotations are ignored (bounded reads), a Secret without a
+    valid connection file sends its kernel down the failure path, and the other kernels are served as before."""
+    gw = gateways(specs_dir, cluster.kubeconfig, name="gw-forged")
+    k_ok = gw.start_kernel("pod_python")
+    k_bad_secret = gw.start_kernel("pod_echo")
+    with gw.ws(k_ok) as ws:
+        ws.execute_ok("x = 42")
+    kill_hard(gw)
+
+    pod = cluster.kernel_pod(k_ok)
+    hostile = {
+        "elastic-jupyter.io/iopub-cursors": "{" * 5000 + "x" * 60000,  # deep and large: never parsed past the cap
+        "elastic-jupyter.io/restarts": "9" * 40,  # far beyond Int
+        "elastic-jupyter.io/last-activity": "yesterday\u001b[31m",
+        "elastic-jupyter.io/owner": "r" * 2000,
+    }
+    cluster.kube.patch_object("v1", "Pod", pod["metadata"]["name"], {"metadata": {"annotations": hostile}},
+                              cluster.namespace)
+    bad_pod = cluster.kernel_pod(k_bad_secret)
+    bad_pod_uid = bad_pod["metadata"]["uid"]
+    secret_name = bad_pod["metadata"]["annotations"]["elastic-jupyter.io/connection-secret"]
+    cluster.kube.patch_object("v1", "Secret", secret_name,
+                              {"data": {"connection.json": base64.b64encode(b'{"shell_port": "no"').decode()}},
+                              cluster.namespace)
+
+    t0 = time.monotonic()
+    new = successor(gateways, gw, same_port=False, kernel_launch_timeout=10)
+    wait_until(lambda: k_ok in listed_kernels(new), 30, 0.2, what="the forged pod's kernel listed")
+    with new.ws(k_ok) as ws:
+        assert ws.execute_ok("print(x)").strip() == "42", "the kernel behind forged annotations is served"
+    listed = {k["id"]: k for k in new.rest.get("api/kernels", timeout=5).json()}
+    assert listed[k_ok]["execution_state"] in ("idle", "busy", "starting"), listed[k_ok]
+
+    # nobody can reach the kernel behind the bad Secret: its objects are replaced by a relaunch (auto-restart)
+    def relaunched():
+        now = {k["id"]: k for k in new.rest.get("api/kernels", timeout=5).json()}
+        p = cluster.kernel_pod(k_bad_secret)
+        return k_bad_secret in now and now[k_bad_secret]["execution_state"] == "idle" and p and \
+            p["metadata"]["uid"] != bad_pod_uid and p
+    wait_until(relaunched, 60, 0.2, what="the kernel with a bad Secret relaunched with new objects")
+    with new.ws(k_bad_secret) as ws:
+        assert ws.kernel_info()["content"]["status"] == "ok"
+    assert new.alive(), f"the gateway died\n{new.log_tail(30)}"
+    assert time.monotonic() - t0 < 60
+    for kid in (k_ok, k_bad_secret):
         assert new.rest.delete(f"api/kernels/{kid}", timeout=60).status_code in (204, 404)
     cluster.wait_clean(timeout=30)

@@ -63,6 +63,16 @@ extension KubernetesPodProvisioner {
         guard let encoded = secret["data"]?["connection.json"]?.stringValue, let data = Data(base64Encoded: encoded),
               data.count <= 64 << 10, let info = try? JSONDecoder().decode(ConnectionInfo.self, from: data)
         else {
+            // Nobody can reach that kernel: its pod and Secret go (exactly those: UID preconditions), so that the
+            // usual failure path (a relaunch under the same names, or dead) is not blocked by them.
+            logger.warning("an adopted kernel's Secret holds no valid connection file: its pod and Secret are deleted",
+                           metadata: ["pod": "\(podName)"])
+            var unusable = [PodLaunch.Created(resource: .pods, name: podName, uid: podUID)]
+            if let uid = secret.uid { unusable.append(PodLaunch.Created(resource: .secrets, name: secretName, uid: uid)) }
+            for object in unusable {
+                await PodLaunch.delete(object, client: client, namespace: namespace, logger: logger)
+            }
+            _ = await withDeadline(.seconds(30)) { [tracker] in await tracker.waitUntilGone(podName: podName) }
             throw .failed(.provisioner("The kernel's connection Secret holds no valid connection file"))
         }
         let kernel = PodKernel(provisioner: self, kernelID: kernelID, podName: podName, podUID: podUID, secretName: secretName,
