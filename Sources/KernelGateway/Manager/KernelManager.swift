@@ -185,7 +185,9 @@ public actor KernelManager: Service {
         let environment = KernelEnvironment.build(
             clientVariables: clientVariables, spec: spec, kernelID: kernelID, configuration: configuration)
         _ = try LaunchTimeout.resolve(environment, maximum: configuration.launchTimeout)
-        return LaunchContext(kernelID: kernelID, spec: spec, environment: environment, workingDirectory: workingDirectory, user: user)
+        var context = LaunchContext(kernelID: kernelID, spec: spec, environment: environment, workingDirectory: workingDirectory, user: user)
+        context.notebookPath = request.path
+        return context
     }
 
     private func chooseKernelID(_ requested: String?) throws(GatewayError) -> String {

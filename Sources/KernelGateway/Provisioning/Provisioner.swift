@@ -17,6 +17,10 @@ public struct LaunchContext: Sendable {
     public var reuseConnection: ConnectionInfo?
     /// How long the launch may take (the gateway's maximum, or the client's `KERNEL_LAUNCH_TIMEOUT` when lower).
     public var launchTimeout: Duration = .seconds(60)
+    /// The notebook's path as the client sent it (relative to the notebook server's root), if any.
+    public var notebookPath: String?
+    /// The user's files, mounted into a kernel pod (from the users entry, never from the client).
+    public var workspace: KernelWorkspace?
 
     /// Creates a launch context.
     public init(kernelID: String, spec: KernelSpec, environment: [String: String], workingDirectory: String,

@@ -21,6 +21,8 @@ public struct KernelPodRenderer: Sendable {
         /// A random id of this launch, in an annotation of both objects: how a create whose answer was lost
         /// is recognised as this launch's own.
         public var launchID: String
+        /// What the start log should say about the rendering (e.g. a workspace left out).
+        public var notes: [String] = []
     }
 
     let configuration: KubernetesProvisionerConfiguration
@@ -111,7 +113,19 @@ public struct KernelPodRenderer: Sendable {
         var podVolumes = podSpec["volumes"]?.arrayValue ?? []
         podVolumes.append(["name": "kernel-connection", "secret": ["secretName": .string(secretName), "defaultMode": 0o440]])
         var mounts: [KubeJSON] = [["name": "kernel-connection", "mountPath": .string(configuration.connectionMountPath), "readOnly": true]]
-        if let claim = configuration.workspaceClaim {
+        var notes: [String] = []
+        var workspaceDirectory: String?
+        if let workspace = context.workspace {
+            let requestsGPUs = (resources["limits"]?.objectValue ?? [:]).keys.contains { $0.hasSuffix("/gpu") }
+            let plan = Self.plan(workspace: workspace, podSpec: podSpec, requestsGPUs: requestsGPUs, notebookPath: context.notebookPath)
+            if let volume = plan.volume, let mount = plan.mount {
+                podVolumes.append(volume)
+                mounts.append(mount)
+            }
+            if let affinity = plan.affinity { podSpec["affinity"] = affinity }
+            if let leftOut = plan.leftOut { notes.append(leftOut) }
+            workspaceDirectory = plan.workingDirectory
+        } else if let claim = configuration.workspaceClaim {
             podVolumes.append(["name": "workspace", "persistentVolumeClaim": ["claimName": .string(claim)]])
             mounts.append(["name": "workspace", "mountPath": .string(configuration.workspaceMountPath)])
         }
@@ -146,7 +160,9 @@ public struct KernelPodRenderer: Sendable {
         containerMounts += mounts
         container["volumeMounts"] = .array(containerMounts)
         if resources.isEmpty { container.removeValue(forKey: "resources") } else { container["resources"] = .object(resources) }
-        if let workingDir = env["KERNEL_WORKING_DIR"], configuration.workspaceClaim != nil,
+        if let workspaceDirectory {
+            container["workingDir"] = .string(workspaceDirectory)
+        } else if let workingDir = env["KERNEL_WORKING_DIR"], context.workspace == nil, configuration.workspaceClaim != nil,
            workingDir == configuration.workspaceMountPath || workingDir.hasPrefix(configuration.workspaceMountPath + "/") {
             container["workingDir"] = .string(workingDir)
         }
@@ -180,7 +196,7 @@ public struct KernelPodRenderer: Sendable {
         secret.metadata.annotations = [KernelPodLabels.launchAnnotation: launchID]
         secret.fields["type"] = "Opaque"
         secret.fields["data"] = ["connection.json": .string(connectionJSON.base64EncodedString())]
-        return Rendered(pod: pod, secret: secret, connectionInfo: info, podName: podName, launchID: launchID)
+        return Rendered(pod: pod, secret: secret, connectionInfo: info, podName: podName, launchID: launchID, notes: notes)
     }
 
     /// The Pod Security "restricted" fields, forced on every container of the pod (which also loses any

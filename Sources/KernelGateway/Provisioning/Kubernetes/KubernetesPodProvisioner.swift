@@ -46,6 +46,9 @@ public struct KubernetesPodProvisioner: Provisioner {
         } catch {
             throw .refused(error)
         }
+        for note in rendered.notes {
+            logger.warning("kernel pod rendered with a note", metadata: ["kernel_id": "\(context.kernelID)", "note": "\(note)"])
+        }
         let namespace = configuration.namespace
         let launch = PodLaunch(client: client, namespace: namespace, launchID: rendered.launchID, logger: logger)
         let pod: KubeObject
