@@ -122,6 +122,49 @@ def node_affinity_matches(pod_spec: dict, node: dict) -> bool:
     return True
 
 
+def _labels_match(selector: dict, labels: dict) -> bool:
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        have, values = labels.get(e["key"]), e.get("values") or []
+        ok = {"In": have is not None and have in values, "NotIn": have is None or have not in values,
+              "Exists": have is not None, "DoesNotExist": have is None}.get(e["operator"], False)
+        if not ok:
+            return False
+    return True
+
+
+def pod_affinity_matches(pod_spec: dict, namespace: str | None, node: dict, nodes: list[dict],
+                         pods: list[dict] | None) -> bool:
+    """kube-scheduler's InterPodAffinity plugin, required terms only: each term needs an active pod matching its
+    selector (in its namespaces, default the pod's) on a node with the same value of its topology key."""
+    terms = (((pod_spec.get("affinity") or {}).get("podAffinity") or {})
+             .get("requiredDuringSchedulingIgnoredDuringExecution")) or []
+    if not terms:
+        return True
+    by_name = {n["metadata"]["name"]: n for n in nodes}
+    for term in terms:
+        key = term.get("topologyKey") or "kubernetes.io/hostname"
+        here = (node["metadata"].get("labels") or {}).get(key, node["metadata"]["name"] if key == "kubernetes.io/hostname" else None)
+        namespaces = term.get("namespaces") or [namespace]
+        found = False
+        for other in pods or []:
+            node_name = (other.get("spec") or {}).get("nodeName")
+            if not node_name or node_name not in by_name or not pod_active(other) or \
+                    other["metadata"].get("namespace") not in namespaces or \
+                    not _labels_match(term.get("labelSelector") or {}, other["metadata"].get("labels") or {}):
+                continue
+            there_node = by_name[node_name]
+            there = (there_node["metadata"].get("labels") or {}).get(
+                key, node_name if key == "kubernetes.io/hostname" else None)
+            if here is not None and here == there:
+                found = True
+                break
+        if not found:
+            return False
+    return True
+
+
 def tolerates(tolerations: list[dict], taint: dict) -> bool:
     for t in tolerations or []:
         if t.get("effect") and t["effect"] != taint.get("effect"):
@@ -145,8 +188,10 @@ def untolerated_taint(pod_spec: dict, node: dict) -> dict | None:
     return None
 
 
-def unschedulable_message(pod_spec: dict, nodes: list[dict]) -> str | None:
-    """None when some node fits; else kube-scheduler's FailedScheduling message."""
+def unschedulable_message(pod_spec: dict, nodes: list[dict], pods: list[dict] | None = None,
+                          namespace: str | None = None, all_nodes: list[dict] | None = None) -> str | None:
+    """None when some node fits; else kube-scheduler's FailedScheduling message. ``pods`` (the cluster's) enable
+    required pod affinity."""
     reasons: dict[str, int] = {}
     fits = 0
     for node in nodes:
@@ -165,6 +210,10 @@ def unschedulable_message(pod_spec: dict, nodes: list[dict]) -> str | None:
         taint = untolerated_taint(pod_spec, node)
         if taint is not None:
             r = f"node(s) had untolerated taint {{{taint['key']}: {taint.get('value', '')}}}"
+            reasons[r] = reasons.get(r, 0) + 1
+            continue
+        if not pod_affinity_matches(pod_spec, namespace, node, all_nodes or nodes, pods):
+            r = "node(s) didn't match pod affinity rules"
             reasons[r] = reasons.get(r, 0) + 1
             continue
         fits += 1
@@ -645,7 +694,7 @@ class ControllerManager:
             if spec.get("nodeName") or meta.get("deletionTimestamp") or \
                     spec.get("schedulerName", "default-scheduler") != "default-scheduler":
                 continue
-            message = unschedulable_message(spec, nodes)
+            message = unschedulable_message(spec, nodes, pods, meta["namespace"])
             path = f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}"
             if message is not None:
                 conds = (pod.get("status") or {}).get("conditions") or []
@@ -659,7 +708,7 @@ class ControllerManager:
                     pod.setdefault("apiVersion", "v1")
                     self.event(pod, "Warning", "FailedScheduling", message, "default-scheduler")
                 continue
-            fit = [n for n in nodes if unschedulable_message(spec, [n]) is None]
+            fit = [n for n in nodes if unschedulable_message(spec, [n], pods, meta["namespace"], nodes) is None]
             node = min(fit, key=lambda n: (load[n["metadata"]["name"]], n["metadata"]["name"]))
             name = node["metadata"]["name"]
             try:

@@ -240,6 +240,41 @@ def test_read_write_once_claim_across_nodes(cluster_factory):
                message="the same volume's files")
 
 
+def test_required_pod_affinity_places_a_pod_beside_its_peer(cluster_factory):
+    c = cluster_factory([{"name": "node-a"}, {"name": "node-b"}, {"name": "node-c"}])
+
+    def pod(name: str, labels: dict, spec: dict) -> dict:
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
+                "spec": {"terminationGracePeriodSeconds": 1, **spec,
+                         "containers": [{"name": "c", "image": "python:3.12",
+                                         "command": ["python", "-c", "import time; time.sleep(600)"]}]}}
+
+    def get(name):
+        return c.client.get(f"/api/v1/namespaces/{NS}/pods/{name}")
+
+    beside = {"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+        "labelSelector": {"matchLabels": {"app": "notebook"}}, "topologyKey": "kubernetes.io/hostname"}]}}}
+    # no peer yet: Pending with the scheduler's reason
+    c.client.post(f"/api/v1/namespaces/{NS}/pods", pod("kernel", {"app": "kernel"}, beside))
+    msg = wait_until(lambda: next((cd["message"] for cd in (get("kernel").get("status") or {}).get("conditions") or []
+                                   if cd["type"] == "PodScheduled" and cd["status"] == "False"), None),
+                     timeout=10, message="the kernel pending")
+    assert "3 node(s) didn't match pod affinity rules" in msg, msg
+    # the peer on node-c (the least loaded would be another node): the kernel follows it there
+    c.client.post(f"/api/v1/namespaces/{NS}/pods", pod("filler-a", {}, {"nodeSelector": {"kubernetes.io/hostname": "node-a"}}))
+    c.client.post(f"/api/v1/namespaces/{NS}/pods", pod("notebook", {"app": "notebook"},
+                                                        {"nodeSelector": {"kubernetes.io/hostname": "node-c"}}))
+    wait_until(lambda: get("kernel")["spec"].get("nodeName"), timeout=20, message="the kernel scheduled")
+    assert get("kernel")["spec"]["nodeName"] == "node-c"
+    # a peer in another namespace does not count unless the term names it
+    c.client.post(f"/api/v1/namespaces/{NS}/pods", pod("kernel-2", {}, {"affinity": {"podAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [{"labelSelector": {"matchLabels": {"app": "notebook"}},
+                                                            "namespaces": ["elsewhere"],
+                                                            "topologyKey": "kubernetes.io/hostname"}]}}}))
+    time.sleep(1.0)
+    assert not get("kernel-2")["spec"].get("nodeName")
+
+
 def test_unschedulable_pod_stays_pending_with_the_schedulers_reason(cluster_factory):
     c = cluster_factory([
         {"name": "node-a", "labels": {"disk": "ssd"}},
