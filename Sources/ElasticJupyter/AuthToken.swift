@@ -10,6 +10,8 @@ enum AuthToken: Equatable {
     case configured(String)
     /// Generated at start (nobody configured one).
     case generated(String)
+    /// No single token: every client presents its own user's token (`--users-file` / `--users-secret`).
+    case usersOnly
     /// No token, on purpose.
     case none
 
@@ -17,7 +19,7 @@ enum AuthToken: Equatable {
     var value: String {
         switch self {
         case .configured(let token), .generated(let token): return token
-        case .none: return ""
+        case .none, .usersOnly: return ""
         }
     }
 
@@ -32,8 +34,13 @@ enum AuthToken: Equatable {
         if !direct.isEmpty && !file.isEmpty {
             throw SettingsError.invalid(key: "auth-token-file", value: file, expected: "either a token or a token file, not both")
         }
+        let users = !resolved.string("users-file").isEmpty || !resolved.string("users-secret").isEmpty
+        if users, try resolved.bool("allow-unauthenticated") {
+            throw SettingsError.invalid(key: "allow-unauthenticated", value: "true", expected: "no users file or Secret (users need their tokens)")
+        }
         if !direct.isEmpty { return .configured(direct) }
         if !file.isEmpty { return .configured(try read(file)) }
+        if users { return .usersOnly }
         if try resolved.bool("allow-unauthenticated") { return .none }
         return .generated(generate())
     }
@@ -66,6 +73,8 @@ enum AuthToken: Equatable {
             return "To use this gateway (token generated for this run):\n    jupyter lab --gateway-url=\(url) --GatewayClient.auth_token=\(token)"
         case .configured:
             return "To use this gateway:\n    jupyter lab --gateway-url=\(url) --GatewayClient.auth_token=<the configured token>"
+        case .usersOnly:
+            return "To use this gateway (each user with their own token from the users file or Secret):\n    jupyter lab --gateway-url=\(url) --GatewayClient.auth_token=<the user's token>"
         case .none:
             return "To use this gateway (NO authentication: anyone who reaches this port runs code as this user):\n    jupyter lab --gateway-url=\(url)"
         }

@@ -17,6 +17,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("base-url"), help: "Route prefix (EG_BASE_URL).") var baseURL: String?
     @Option(name: .customLong("auth-token"), help: "Required token (EG_AUTH_TOKEN); prefer --auth-token-file.") var authToken: String?
     @Option(name: .customLong("auth-token-file"), help: "File holding the token (EJ_AUTH_TOKEN_FILE).") var authTokenFile: String?
+    @Option(name: .customLong("users-file"), help: "YAML file of users and token hashes (EJ_USERS_FILE).") var usersFile: String?
+    @Option(name: .customLong("users-secret"), help: "Secret holding users.yaml (EJ_USERS_SECRET).") var usersSecret: String?
     @Flag(name: .customLong("allow-unauthenticated"), help: "Serve without a token, on purpose (EJ_ALLOW_UNAUTHENTICATED).")
     var allowUnauthenticated = false
     @Option(name: .customLong("client-ca"), help: "CA bundle that client certificates must chain to (EG_CLIENT_CA).") var clientCA: String?
@@ -128,6 +130,7 @@ struct GatewayCommand: AsyncParsableCommand {
             ("prohibited-uids", prohibitedUIDs), ("prohibited-gids", prohibitedGIDs), ("kernel-cpu-limit", kernelCPULimit),
             ("kernel-memory-limit", kernelMemoryLimit), ("allow-local-kernels", allowLocalKernels.map { String($0) }),
             ("shutdown-kernels-on-exit", shutdownKernelsOnExit.map { String($0) }), ("stop-handover", stopHandover),
+            ("users-file", usersFile), ("users-secret", usersSecret),
         ]
         for (key, value) in pairs + kernelPods { if let value { flags[key] = value } }
         let memory: [(String, String?)] = [

@@ -17,6 +17,8 @@ struct GatewayPlan {
     var kubernetesProblem: String?
     var logLevel: Logger.Level
     var authToken: AuthToken
+    /// Where users come from, if anywhere.
+    var users: UsersPlan
     /// Whether local-process kernelspecs are offered (inside a cluster only when enabled explicitly).
     var allowLocalKernels: Bool
 
@@ -34,6 +36,7 @@ struct GatewayPlan {
             throw SettingsError.invalid(key: "client-ca", value: clientCA, expected: "--certfile and --keyfile as well (client certificates need TLS)")
         }
         authToken = try AuthToken.resolve(resolved)
+        users = try UsersPlan(resolved)
         let host = resolved.string("ip")
         let idle = try resolved.double("idle-timeout")
         http = HTTPServerConfiguration(
@@ -239,11 +242,14 @@ struct GatewayPlan {
         let http = self.http
         let culler = KernelCuller(manager: manager, configuration: cull, logger: logger)
         let token = authToken
-        let app = try GatewayServer.makeApplication(settings: http, manager: manager, logger: logger) { port in
+        let (registry, usersService) = try await users.start(
+            adminToken: token.value, kubernetes: kubernetesClient.map { ($0, self.kubernetes?.client.namespace ?? "default") }, logger: logger)
+        services += usersService.map { [$0] } ?? []
+        let app = try GatewayServer.makeApplication(settings: http, manager: manager, users: registry, logger: logger) { port in
             let url = Self.connectURL(http, port: port)
             logger.info("elastic-jupyter gateway listening", metadata: [
                 "url": "\(url)", "kernelspecs": "\(catalog.specs().keys.sorted().joined(separator: ","))",
-                "authentication": "\(token == .none ? "none (--allow-unauthenticated)" : "token")",
+                "authentication": "\(token == .none ? "none (--allow-unauthenticated)" : users.isConfigured ? "users" : "token")",
             ])
             FileHandle.standardOutput.write(Data((token.connectLine(url: url) + "\n").utf8))
         }

@@ -20,6 +20,8 @@ public actor KernelManager: Service {
     var supervisors: [String: KernelSupervisor] = [:]
     private nonisolated let jobs: AsyncStream<@Sendable () async -> Void>
     var ready = false
+    /// Claimed `KERNEL_USERNAME`s already logged (see ``ownedEnvironment(_:requester:)``).
+    var claimLog = OnceLog()
     /// The provisioner kinds this gateway can launch: kernelspecs of other kinds are not listed.
     public nonisolated let availableProvisioners: Set<ProvisionerKind>
     /// The ceiling on memory held for kernels and their clients (see ``MemoryBudget``).
@@ -131,10 +133,10 @@ public actor KernelManager: Service {
         return supervisor
     }
 
-    /// The models of all kernels, optionally only one user's.
-    public func models(user: String? = nil) -> [KernelModel] {
+    /// The models of the kernels `requester` may see, optionally only one user's.
+    public func models(user: String? = nil, visibleTo requester: UserIdentity = .anonymousAdmin) -> [KernelModel] {
         supervisors.values.map(\.kernel)
-            .filter { user == nil || $0.user == user }
+            .filter { (user == nil || $0.user == user) && requester.canAccess(ownedBy: $0.user) }
             .sorted { $0.createdAt < $1.createdAt }
             .map { $0.model() }
     }
@@ -170,13 +172,20 @@ public actor KernelManager: Service {
     private func admit(_ request: StartRequest) throws(GatewayError) -> LaunchContext {
         let name = request.kernelName ?? catalog.defaultKernelName
         guard let spec = visibleSpec(named: name) else { throw .noSuchKernelSpec(name: name) }
-        let clientVariables = try KernelEnvironment.acceptedClientVariables(request.environment ?? [:], configuration: configuration)
+        let requester = request.requester
+        guard requester.mayStart(kernelSpec: spec.name) else {
+            throw .userNotAuthorized(user: requester.name ?? "", kernelSpec: spec.displayName)
+        }
+        var clientVariables = try KernelEnvironment.acceptedClientVariables(
+            ownedEnvironment(request.environment ?? [:], requester: requester), configuration: configuration)
+        if !requester.isAdmin, let name = requester.name { clientVariables["KERNEL_USERNAME"] = name }
         let user = clientVariables["KERNEL_USERNAME"]
         guard configuration.limits.allows(user: user, spec: spec) else {
             throw .userNotAuthorized(user: user ?? "", kernelSpec: spec.displayName)
         }
         let bucket = KernelLimits.bucket(of: user)
-        try configuration.limits.check(
+        let userLimit = requester.isAdmin ? nil : requester.maxKernels
+        try configuration.limits.forUser(limit: userLimit).check(
             total: supervisors.count, forUser: user,
             userCount: supervisors.values.filter { KernelLimits.bucket(of: $0.kernel.user) == bucket }.count)
         let kernelID = try chooseKernelID(clientVariables["KERNEL_ID"])
@@ -187,6 +196,7 @@ public actor KernelManager: Service {
         _ = try LaunchTimeout.resolve(environment, maximum: configuration.launchTimeout)
         var context = LaunchContext(kernelID: kernelID, spec: spec, environment: environment, workingDirectory: workingDirectory, user: user)
         context.notebookPath = request.path
+        context.userKernelLimit = userLimit
         return context
     }
 

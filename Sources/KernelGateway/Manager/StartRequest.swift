@@ -6,11 +6,15 @@ public struct StartRequest: Sendable, Equatable {
     public var environment: [String: String]?
     /// The notebook's API path, relative to the root directory: sets the working directory.
     public var path: String?
+    /// Who asks: a non-admin's `KERNEL_USERNAME` is replaced by its name, its kernelspecs and limit apply.
+    public var requester: UserIdentity
 
     /// Creates a request.
-    public init(kernelName: String? = nil, environment: [String: String]? = nil, path: String? = nil) {
+    public init(kernelName: String? = nil, environment: [String: String]? = nil, path: String? = nil,
+                requester: UserIdentity = .anonymousAdmin) {
         self.kernelName = kernelName
         self.environment = environment
         self.path = path
+        self.requester = requester
     }
 }

@@ -40,6 +40,13 @@ public struct KernelLimits: Sendable, Equatable {
         return true
     }
 
+    /// These limits with a user's own per-user limit (their users entry's `maxKernels`) in place of the global one.
+    public func forUser(limit: Int?) -> KernelLimits {
+        var limits = self
+        if let limit { limits.maxKernelsPerUser = limit }
+        return limits
+    }
+
     /// Refuses a start that would exceed a limit, naming the limit and its value. `userCount` is the number of
     /// kernels in the start's ``bucket(of:)``.
     public func check(total: Int, forUser user: String?, userCount: Int) throws(GatewayError) {

@@ -21,6 +21,9 @@ public struct LaunchContext: Sendable {
     public var notebookPath: String?
     /// The user's files, mounted into a kernel pod (from the users entry, never from the client).
     public var workspace: KernelWorkspace?
+    /// The owner's own limit of kernels at once (their users entry's `maxKernels`), replacing the per-user limit;
+    /// nil = the gateway's.
+    public var userKernelLimit: Int?
 
     /// Creates a launch context.
     public init(kernelID: String, spec: KernelSpec, environment: [String: String], workingDirectory: String,

@@ -1,20 +1,29 @@
-import Crypto
 import Foundation
 import Hummingbird
+import KernelGateway
 
-/// Token authentication: `Authorization: token T`, `Authorization: Bearer T` or `?token=T`, compared in
-/// constant time. Probes (`/healthz`, `/readyz`) and CORS preflights (`OPTIONS`) need no token.
-struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: String
+/// Token authentication: `Authorization: token T`, `Authorization: Bearer T` or `?token=T`, resolved to an identity
+/// (the gateway's own token or a user's, see ``UserRegistry``) stored on the request context for the routes and the
+/// WebSocket upgrade. Probes (`/healthz`, `/readyz`) and CORS preflights (`OPTIONS`) need no token; a gateway with
+/// no token and no users (`--allow-unauthenticated`) treats every request as an admin with no name.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let users: UserRegistry
     let openPaths: Set<String>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if token.isEmpty || request.method == .options || openPaths.contains(request.uri.path) {
+        var context = context
+        if !users.requiresToken {
+            context.identity = .anonymousAdmin
             return try await next(request, context)
         }
-        guard let presented = Self.presentedToken(request), Self.constantTimeEquals(presented, token) else {
+        if request.method == .options || openPaths.contains(request.uri.path) {
+            return try await next(request, context)
+        }
+        guard let presented = Self.presentedToken(request), let identity = users.identity(forToken: presented) else {
             throw APIError(.unauthorized, "Authentication required: a valid token is missing")
         }
+        context.identity = identity
         return try await next(request, context)
     }
 
@@ -26,12 +35,5 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         }
         return request.uri.queryParameters.get("token")
-    }
-
-    /// Compares via HMAC digests so the time does not depend on where the strings differ.
-    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let key = SymmetricKey(size: .bits256)
-        let macA = HMAC<SHA256>.authenticationCode(for: Data(a.utf8), using: key)
-        return HMAC<SHA256>.isValidAuthenticationCode(macA, authenticating: Data(b.utf8), using: key)
     }
 }

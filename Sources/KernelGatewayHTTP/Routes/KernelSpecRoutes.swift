@@ -10,15 +10,19 @@ struct KernelSpecRoutes {
     let settings: HTTPServerConfiguration
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
-        group.get("api/kernelspecs") { request, _ -> Response in
+        group.get("api/kernelspecs") { request, context -> Response in
             let user = request.uri.queryParameters.get("user")
-            let specs = manager.visibleSpecs().filter { user == nil || manager.allows(user: user, spec: $0.value) }
+            let specs = manager.visibleSpecs().filter {
+                (user == nil || manager.allows(user: user, spec: $0.value)) && context.identity.mayStart(kernelSpec: $0.key)
+            }
             let models = specs.mapValues { KernelSpecJSON($0, basePath: settings.basePath) }
             return try jsonResponse(KernelSpecsJSON(default: catalog.defaultKernelName, kernelspecs: models))
         }
         group.get("api/kernelspecs/{name}") { request, context -> Response in
             let name = try context.parameters.require("name")
-            guard let spec = manager.visibleSpec(named: name) ?? manager.visibleSpec(named: name.lowercased()) else {
+            guard let spec = manager.visibleSpec(named: name) ?? manager.visibleSpec(named: name.lowercased()),
+                  context.identity.mayStart(kernelSpec: spec.name)
+            else {
                 throw GatewayError.noSuchKernelSpec(name: name)
             }
             if let user = request.uri.queryParameters.get("user"), !manager.allows(user: user, spec: spec) {

@@ -32,11 +32,11 @@ struct SessionRoutes {
     }
 
     func register(on group: RouterGroup<GatewayRequestContext>) {
-        group.get("api/sessions") { _, _ -> Response in
+        group.get("api/sessions") { _, context -> Response in
             guard settings.listKernels else { throw APIError(.forbidden, "Listing sessions is disabled") }
             await prune()
             var list: [SessionJSON] = []
-            for record in await store.all() {
+            for record in await store.all() where context.identity.canAccess(ownedBy: record.owner) {
                 if let item = try? await json(record) { list.append(item) }
             }
             return try jsonResponse(list)
@@ -53,13 +53,15 @@ struct SessionRoutes {
             try Self.checkLengths(path: path, name: name, type: type)
             let kernelBody = try BodyField.optionalObject(body, "kernel")
             await prune()
-            if let existing = await store.session(forPath: path) {
+            let owner = context.identity.name
+            if let existing = await store.session(forPath: path, owner: owner) {
                 return try jsonResponse(try await json(existing), status: .created,
                                         headers: [.location: settings.basePath + "api/sessions/" + existing.id])
             }
             guard await !store.isFull else { throw Self.full(store.limit) }
-            let kernelID = try await kernelFor(kernelBody, path: path, channel: context.channel)
-            let record = SessionRecord(id: UUID().uuidString.lowercased(), path: path, name: name, type: type, kernelID: kernelID)
+            let kernelID = try await kernelFor(kernelBody, path: path, context: context)
+            let record = SessionRecord(id: UUID().uuidString.lowercased(), path: path, name: name, type: type, kernelID: kernelID,
+                                       owner: owner)
             guard await store.insert(record) else {
                 // Filled up while the kernel started: the kernel was started for this session only.
                 if BodyField.isNewKernel(kernelBody) { try? await manager.shutdown(kernelID, reason: "Session limit reached") }
@@ -70,15 +72,13 @@ struct SessionRoutes {
         }
         group.get("api/sessions/{id}") { _, context -> Response in
             await prune()
-            guard let record = await store.get(try context.parameters.require("id")) else {
-                throw APIError(.notFound, "Session not found")
-            }
+            let record = try await session(try context.parameters.require("id"), context: context)
             return try jsonResponse(try await json(record))
         }
         group.patch("api/sessions/{id}") { request, context -> Response in
             let id = try context.parameters.require("id")
             await prune()
-            guard var record = await store.get(id) else { throw APIError(.notFound, "Session not found") }
+            var record = try await session(id, context: context)
             let body = try await readJSONObject(request, limit: settings.maxBodySize)
             if let path = try BodyField.optionalString(body, "path") { record.path = path }
             if let name = try BodyField.optionalString(body, "name") { record.name = name }
@@ -86,16 +86,16 @@ struct SessionRoutes {
             try Self.checkLengths(path: record.path, name: record.name, type: record.type)
             if let kernelBody = try BodyField.optionalObject(body, "kernel") {
                 let old = record.kernelID
-                record.kernelID = try await kernelFor(kernelBody, path: record.path, channel: context.channel)
+                record.kernelID = try await kernelFor(kernelBody, path: record.path, context: context)
                 if old != record.kernelID { try? await manager.shutdown(old, reason: "Session changed kernel") }
             }
             await store.insert(record)
             return try jsonResponse(try await json(record))
         }
         group.delete("api/sessions/{id}") { _, context -> Response in
-            guard let record = await store.remove(try context.parameters.require("id")) else {
-                throw APIError(.notFound, "Session not found")
-            }
+            let id = try context.parameters.require("id")
+            _ = try await session(id, context: context)
+            guard let record = await store.remove(id) else { throw Self.notFound }
             try? await manager.shutdown(record.kernelID, reason: "Session deleted")
             return Response(status: .noContent)
         }
@@ -112,14 +112,23 @@ struct SessionRoutes {
         APIError(.forbidden, "Session limit reached: the gateway keeps at most \(limit) sessions (see --max-sessions)")
     }
 
-    /// The kernel a session body asks for: an existing one by id, or a new one by name (a start its client
-    /// does not wait for anymore is cancelled).
-    func kernelFor(_ kernel: [String: Any]?, path: String, channel: any Channel) async throws -> String {
+    /// The error of a session that does not exist or is someone else's (the same for both).
+    static let notFound = APIError(.notFound, "Session not found")
+
+    /// A session the request's user may see.
+    func session(_ id: String, context: GatewayRequestContext) async throws -> SessionRecord {
+        guard let record = await store.get(id), context.identity.canAccess(ownedBy: record.owner) else { throw Self.notFound }
+        return record
+    }
+
+    /// The kernel a session body asks for: an existing one by id (one the user may see), or a new one by name,
+    /// started under the same rules as `POST /api/kernels` (a start its client does not wait for anymore is cancelled).
+    func kernelFor(_ kernel: [String: Any]?, path: String, context: GatewayRequestContext) async throws -> String {
         if let id = try BodyField.optionalString(kernel, "id") {
-            return try await manager.kernel(id).id
+            return try await manager.kernel(id, visibleTo: context.identity).id
         }
-        let start = StartRequest(kernelName: try BodyField.optionalString(kernel, "name"), path: path)
-        let model = try await ClientDisconnect.cancelling(ifGone: channel) { [manager] in try await manager.start(start) }
+        let start = StartRequest(kernelName: try BodyField.optionalString(kernel, "name"), path: path, requester: context.identity)
+        let model = try await ClientDisconnect.cancelling(ifGone: context.channel) { [manager] in try await manager.start(start) }
         return model.id
     }
 }

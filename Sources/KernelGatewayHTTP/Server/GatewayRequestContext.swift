@@ -1,4 +1,5 @@
 import Hummingbird
+import KernelGateway
 import HummingbirdWebSocket
 import NIOCore
 
@@ -9,6 +10,9 @@ public struct GatewayRequestContext: RequestContext, WebSocketRequestContext {
     public let webSocket: WebSocketHandlerReference<GatewayRequestContext>
     /// The client connection.
     public let channel: any Channel
+    /// Who the request acts as, set by the authentication middleware (WebSocket upgrades included); until then
+    /// ``UserIdentity/nobody``, which sees nothing.
+    public var identity: UserIdentity = .nobody
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -15,9 +15,10 @@ import ServiceLifecycle
 public enum GatewayServer {
     /// Builds the application (the HTTP server). The kernel manager is not one of its services: the
     /// caller composes both in one `ServiceGroup` so that, on SIGTERM, kernels (and starts in flight) are
-    /// stopped before the server drains its requests.
+    /// stopped before the server drains its requests. `users` resolves tokens to identities; by default only the
+    /// settings' single token (an admin) is accepted.
     public static func makeApplication(
-        settings: HTTPServerConfiguration, manager: KernelManager, services: [any Service] = [], logger: Logger,
+        settings: HTTPServerConfiguration, manager: KernelManager, users: UserRegistry? = nil, services: [any Service] = [], logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router(context: GatewayRequestContext.self)
@@ -28,7 +29,7 @@ public enum GatewayServer {
         router.add(middleware: CORSMiddleware(configuration: settings.cors))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthMiddleware(
-            token: settings.authToken, openPaths: [settings.basePath + "healthz", settings.basePath + "readyz"]))
+            users: users ?? UserRegistry(adminToken: settings.authToken), openPaths: [settings.basePath + "healthz", settings.basePath + "readyz"]))
         let group = router.group(RouterPath(settings.basePath))
         ServiceRoutes(manager: manager).register(on: group)
         KernelRoutes(manager: manager, settings: settings).register(on: group)

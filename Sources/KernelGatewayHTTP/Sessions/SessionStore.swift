@@ -1,12 +1,20 @@
 import Foundation
 
-/// A notebook session: which kernel serves which notebook path.
+/// A notebook session: which kernel serves which notebook path, for whom.
 struct SessionRecord: Sendable, Equatable {
     var id: String
     var path: String
     var name: String
     var type: String
     var kernelID: String
+    /// The user who created it (nil for an admin with no name): sessions are scoped by user, so two users' notebooks
+    /// at one path are two sessions.
+    var owner: String? = nil
+
+    /// The key of its path lookup: one per user and path.
+    var pathKey: String { Self.pathKey(path, owner: owner) }
+
+    static func pathKey(_ path: String, owner: String?) -> String { (owner ?? "") + "\u{0}" + path }
 }
 
 /// The gateway's sessions, in memory (as EG's, but with GET and PATCH working), bounded in number: each
@@ -32,19 +40,22 @@ actor SessionStore {
 
     func get(_ id: String) -> SessionRecord? { sessions[id] }
 
-    func session(forPath path: String) -> SessionRecord? { byPath[path].flatMap { sessions[$0] } }
+    /// The session of `owner` for `path`, if any.
+    func session(forPath path: String, owner: String? = nil) -> SessionRecord? {
+        byPath[SessionRecord.pathKey(path, owner: owner)].flatMap { sessions[$0] }
+    }
 
     /// Adds or replaces a session; false (and nothing stored) when it is new and the store is full.
     @discardableResult
     func insert(_ record: SessionRecord) -> Bool {
         if let old = sessions[record.id] {
-            if byPath[old.path] == old.id { byPath[old.path] = nil }
+            if byPath[old.pathKey] == old.id { byPath[old.pathKey] = nil }
         } else {
             guard !isFull else { return false }
             order.append(record.id)
         }
         sessions[record.id] = record
-        if byPath[record.path] == nil { byPath[record.path] = record.id }
+        if byPath[record.pathKey] == nil { byPath[record.pathKey] = record.id }
         return true
     }
 
@@ -52,8 +63,8 @@ actor SessionStore {
     func remove(_ id: String) -> SessionRecord? {
         guard let record = sessions.removeValue(forKey: id) else { return nil }
         order.removeAll { $0 == id }
-        if byPath[record.path] == id {
-            byPath[record.path] = order.lazy.compactMap { self.sessions[$0] }.first { $0.path == record.path }?.id
+        if byPath[record.pathKey] == id {
+            byPath[record.pathKey] = order.lazy.compactMap { self.sessions[$0] }.first { $0.pathKey == record.pathKey }?.id
         }
         return record
     }

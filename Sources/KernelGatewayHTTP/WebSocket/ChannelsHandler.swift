@@ -17,7 +17,7 @@ struct ChannelsHandler {
                 throw APIError(.badRequest, "Can \"Upgrade\" only to \"WebSocket\"")
             }
             let id = try context.parameters.require("id")
-            let kernel = try await manager.kernel(id)
+            let kernel = try await manager.kernel(id, visibleTo: context.identity)
             guard kernel.connection != nil else {
                 throw APIError(.conflict, "Kernel \(id) is not connected (\(kernel.model().executionState))")
             }
@@ -46,7 +46,7 @@ struct ChannelsHandler {
                context: WebSocketRouterContext<GatewayRequestContext>) async throws {
         let logger = context.logger
         guard let id = context.requestContext.parameters.get("id"),
-              let kernel = try? await manager.kernel(id),
+              let kernel = try? await manager.kernel(id, visibleTo: context.requestContext.identity),
               let connection = kernel.connection
         else {
             try? await outbound.close(.unexpectedServerError, reason: "Kernel not available")

@@ -84,11 +84,17 @@ public struct KernelPodRenderer: Sendable {
         if let notebook = env["KERNEL_NOTEBOOK"], !KernelPodLabels.labelValue(notebook).isEmpty {
             labels[KernelPodLabels.notebook] = KernelPodLabels.labelValue(notebook)
         }
+        // The owner is the gateway's to say, never a template's.
+        labels[KernelPodLabels.userHashLabel] = context.user.map(KernelPodLabels.userHash)
         pod.metadata.labels = labels
         var annotations = pod.metadata.annotations
         annotations[KernelPodLabels.kernelSpecAnnotation] = spec.name
         annotations[KernelPodLabels.secretAnnotation] = secretName
-        if let user = context.user { annotations[KernelPodLabels.userAnnotation] = user }
+        if let user = context.user {
+            annotations[KernelPodLabels.userAnnotation] = user
+        } else {
+            annotations.removeValue(forKey: KernelPodLabels.userAnnotation)
+        }
         annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] = "false"
         let launchID = UUID().uuidString.lowercased()
         annotations[KernelPodLabels.launchAnnotation] = launchID

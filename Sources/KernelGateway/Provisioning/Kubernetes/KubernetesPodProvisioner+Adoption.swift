@@ -42,7 +42,7 @@ extension KubernetesPodProvisioner {
         let lastActivity = meta.annotations[KernelPodLabels.lastActivityAnnotation].flatMap(Self.parseTimestamp)
         let restarts = meta.annotations[KernelPodLabels.restartsAnnotation].flatMap { Int($0) }.map { max(0, min($0, 1_000_000)) } ?? 0
         return RunningKernel(
-            kernelID: kernelID, kernelSpecName: specName, user: meta.annotations[KernelPodLabels.userAnnotation],
+            kernelID: kernelID, kernelSpecName: specName, user: KernelPodLabels.owner(annotations: meta.annotations, labels: meta.labels),
             environment: environment, workingDirectory: environment["KERNEL_WORKING_DIR"] ?? "",
             createdAt: created, lastActivity: lastActivity, restarts: restarts
         ) { timeout throws(ProvisionerError) in

@@ -42,7 +42,7 @@ public struct KubernetesPodProvisioner: Provisioner {
         do {
             rendered = try renderer.render(context, key: key)
             // Counted where every replica sees it: the limits hold exactly when starts race on several replicas.
-            try await ledger.reserve(kernelID: context.kernelID, user: context.user, limits: limits)
+            try await ledger.reserve(kernelID: context.kernelID, user: context.user, limits: limits.forUser(limit: context.userKernelLimit))
         } catch {
             throw .refused(error)
         }

@@ -39,12 +39,12 @@ enum RequestYAML {
         return items
     }
 
-    /// A lexical scan (no tree): refuses texts over ``maxBytes``, flow nesting over ``maxFlowDepth``, and any
-    /// `&anchor`, `*alias` or `!tag` that starts a token outside quotes and comments. Conservative: an `*` or
-    /// `&` starting a word inside a plain scalar (`a *b`) is refused too.
-    static func check(_ text: String) throws(Problem) {
+    /// A lexical scan (no tree): refuses texts over `limit` bytes (``maxBytes`` unless given), flow nesting over
+    /// ``maxFlowDepth``, and any `&anchor`, `*alias` or `!tag` that starts a token outside quotes and comments.
+    /// Conservative: an `*` or `&` starting a word inside a plain scalar (`a *b`) is refused too.
+    static func check(_ text: String, limit: Int = maxBytes) throws(Problem) {
         let bytes = Array(text.utf8)
-        guard bytes.count <= maxBytes else { throw .tooLarge }
+        guard bytes.count <= limit else { throw .tooLarge }
         enum Mode { case plain, single, double, comment }
         var mode = Mode.plain
         var depth = 0
