@@ -74,7 +74,7 @@ enum AuthToken: Equatable {
         case .configured:
             return "To use this gateway:\n    jupyter lab --gateway-url=\(url) --GatewayClient.auth_token=<the configured token>"
         case .usersOnly:
-            return "To use this gateway (each user with their own token from the users file or Secret):\n    jupyter lab --gateway-url=\(url) --GatewayClient.auth_token=<the user's token>"
+            return "To use this gateway, each user gives their own token (users file or Secret) as GatewayClient.auth_token:\n    jupyter lab --gateway-url=\(url)"
         case .none:
             return "To use this gateway (NO authentication: anyone who reaches this port runs code as this user):\n    jupyter lab --gateway-url=\(url)"
         }
