@@ -12,13 +12,16 @@ public struct UsersFileWatcher: Service {
     /// How often the file's metadata is looked at (a `stat`, nothing read unless it changed).
     public let pollInterval: Duration
     let logger: Logger
+    /// The file's version when the watcher was created (the one just loaded): any later change is read.
+    let initialStamp: Stamp?
 
-    /// Creates a watcher.
+    /// Creates a watcher; create it right after loading the file, so that a change made since is not missed.
     public init(path: String, registry: UserRegistry, pollInterval: Duration = .seconds(2), logger: Logger) {
         self.path = path
         self.registry = registry
         self.pollInterval = pollInterval
         self.logger = logger
+        self.initialStamp = Self.stamp(path)
     }
 
     /// Reads and parses the file once (at start: a failure stops the gateway from starting).
@@ -39,7 +42,7 @@ public struct UsersFileWatcher: Service {
         var inode: Int?
     }
 
-    func stamp() -> Stamp? {
+    static func stamp(_ path: String) -> Stamp? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
         return Stamp(modified: attributes[.modificationDate] as? Date, size: (attributes[.size] as? NSNumber)?.intValue,
                      inode: (attributes[.systemFileNumber] as? NSNumber)?.intValue)
@@ -50,10 +53,10 @@ public struct UsersFileWatcher: Service {
     }
 
     private func poll() async throws {
-        var last = stamp()
+        var last = initialStamp
         while !Task.isCancelled {
             do { try await Task.sleep(for: pollInterval) } catch { return }
-            let current = stamp()
+            let current = Self.stamp(path)
             guard current != last else { continue }
             last = current
             do {
