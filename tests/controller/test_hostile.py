@@ -72,13 +72,23 @@ def test_cross_namespace_notebook_needs_consent(fake, controller):
     fake.api.merge_patch(cr_path("jupytergateways", "team-b", "gw"), {"spec": {"allowedNamespaces": {"names": ["team-a"]}}})
     wait_until(lambda: deployment(fake, "team-a", "alice"), timeout=20, message="alice's Deployment after consent",
                details=controller.process.log_tail)
-    secret = wait_until(lambda: fake.get(core_path("secrets", "team-a", "alice-jupyter")), message="alice's Secret")
-    assert secret_value(secret, "gateway-token") == token
+    # alice gets her own token (never team-b's), and an entry in team-b's users Secret.
+    own = wait_until(lambda: fake.get(core_path("secrets", "team-a", "alice-gateway-token")), message="alice's own token")
+    assert secret_value(own, "token") != token
+    for kind in ("secrets", "deployments"):
+        path = f"/api/v1/namespaces/team-a/{kind}" if kind == "secrets" else f"/apis/apps/v1/namespaces/team-a/{kind}"
+        assert not contains(fake.api.get(path)["items"], token), f"team-b's token leaked into team-a {kind}"
+
+    def entries():
+        secret = fake.get(core_path("secrets", "team-b", "gw-users"))
+        return secret_value(secret, "users.yaml") if secret else ""
+    wait_until(lambda: "team-a-alice" in entries(), message="alice's entry on team-b's gateway",
+               details=controller.process.log_tail)
+    assert "mallory" not in entries()
     assert condition(fake.get(cr_path("jupyternotebooks", "team-a", "alice")), "GatewayNotAllowed") is None
-    # Consent withdrawn: the copied token is removed from team-a.
+    # Consent withdrawn: alice's entry is removed, so her token no longer works on team-b's gateway.
     fake.api.merge_patch(cr_path("jupytergateways", "team-b", "gw"), {"spec": {"allowedNamespaces": None}})
-    wait_until(lambda: "gateway-token" not in (fake.get(core_path("secrets", "team-a", "alice-jupyter")).get("data") or {}),
-               message="the token withdrawn", details=controller.process.log_tail)
+    wait_until(lambda: "team-a-alice" not in entries(), message="the entry withdrawn", details=controller.process.log_tail)
 
 
 def test_consent_by_namespace_label(fake, controller):

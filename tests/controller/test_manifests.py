@@ -143,6 +143,9 @@ def test_rendered_objects_validate(fake, log_dir, deployment_status, tmp_path):
          "data": {"token": "c2VjdXJlLXRva2Vu"}},
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "carol-notebook-token"}, "type": "Opaque",
          "data": {"token": "Y2Fyb2w="}},
+        # the TLS sample's certificate (cert-manager's layout: the CA in ca.crt, which dave's notebook trusts)
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "secure-gateway-tls"}, "type": "kubernetes.io/tls",
+         "data": {"tls.crt": "Y2VydA==", "tls.key": "a2V5", "ca.crt": "Y2E="}},
     ]
     for obj in extra:
         fake.api.post("/api/v1/namespaces/default/secrets", obj)

@@ -107,7 +107,15 @@ struct ControllerTerm: Sendable {
             gatewayQueue.add(event.key)
             enqueueNotebooks(event.key)
         }
-        notebooks.addHandler { event in notebookQueue.add(event.key) }
+        notebooks.addHandler { event in
+            notebookQueue.add(event.key)
+            // A gateway a notebook left (or a deleted notebook's gateway) drops its users entry; notebooks
+            // refused for holding the same user name may take it over.
+            for gateway in EventRouting.gatewaysLeft(by: event) {
+                if gatewayStore.get(gateway) != nil { gatewayQueue.add(gateway) }
+                enqueueNotebooks(gateway)
+            }
+        }
         kernelSpecs.addHandler { event in
             for key in EventRouting.gateways(forKernelSpecIn: event.object.namespace, in: gatewayStore.list()) { gatewayQueue.add(key) }
         }
