@@ -12,6 +12,7 @@ import json
 import pytest
 import yaml
 
+from fakekube.client import KubeClientError
 from support import GROUP, VERSION, Controller, condition, core_path, cr_path, env_of, secret_value, wait_until
 
 NS = "identities"
@@ -97,7 +98,7 @@ def test_a_notebook_gets_its_own_token_and_an_entry_with_its_workspace(fake, con
     assert env["KERNEL_USERNAME"]["value"] == "alice"
     assert "JUPYTER_GATEWAY_CA_CERTS" not in env
     # The gateway's shared token reaches no notebook: not its pod spec, not a Secret of its namespace but the gateway's.
-    shared = secret_value(fake.get(core_path("secrets", NS, "gw-auth")), "token")
+    shared = wait_until(lambda: secret_value(fake.get(core_path("secrets", NS, "gw-auth")), "token"), message="gw's token")
     assert shared not in json.dumps(nb)
     holders = [s["metadata"]["name"] for s in fake.api.get(core_path("secrets", NS))["items"]
                if shared in {base64.b64decode(v).decode(errors="replace") for v in (s.get("data") or {}).values()}]
@@ -128,13 +129,13 @@ def test_a_second_notebook_adds_an_entry_and_a_taken_user_is_a_conflict(fake, co
     assert users(fake, NS, "gw")["alice"]["tokenSHA256"] == sha256(own_token(fake, NS, "alice"))
     assert condition(fake.get(cr_path("jupyternotebooks", NS, "alice")), "UserConflict") is None
 
-    fake.api.post(cr_path("jupyternotebooks", NS), cr("JupyterNotebook", "bad-user", {
-        "gateway": {"name": "gw"}, "user": "-x\nadmin: true"}))
-    wait_until(lambda: (condition(fake.get(cr_path("jupyternotebooks", NS, "bad-user")), "Degraded") or {}).get("reason")
-               == "InvalidSpec", message="an unsafe user name refused", details=controller.process.log_tail)
-    assert set(users(fake, NS, "gw")) == {"alice", bob}
+    # An unsafe spec.user is refused by the CRD's pattern here; the controller checks it again (InvalidSpec, see
+    # Tests/JupyterControllerTests/IdentityTests) for API servers that did not validate.
+    with pytest.raises(KubeClientError) as refused:
+        fake.api.post(cr_path("jupyternotebooks", NS), cr("JupyterNotebook", "bad-user", {
+            "gateway": {"name": "gw"}, "user": "-x\nadmin: true"}))
+    assert refused.value.status == 422
     fake.api.delete(cr_path("jupyternotebooks", NS, "alice-again"))
-    fake.api.delete(cr_path("jupyternotebooks", NS, "bad-user"))
 
 
 def test_deleting_a_notebook_removes_its_entry_and_exactly_its_kernels(fake, controller):

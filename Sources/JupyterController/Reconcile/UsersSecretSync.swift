@@ -48,20 +48,31 @@ struct UsersSecretSync: Sendable {
             if consent[notebook.namespace] == nil { consent[notebook.namespace] = try await context.consents(gateway, to: notebook.namespace) }
             guard consent[notebook.namespace] == true else { continue }
             let key = ObjectKey(object)
+            var hash = fresh[key]
+            if hash == nil { hash = try await tokenHash(of: notebook) }
             let renderer = NotebookRenderer(NotebookRenderInput(notebook: notebook, gateway: nil, notebookToken: nil))
             claims.append(UserClaim(
                 notebook: key, user: NotebookIdentity.user(of: notebook), createdAt: object.metadata.creationTimestamp ?? "",
-                tokenSHA256: fresh[key] ?? cachedTokenHash(of: notebook), workspace: renderer.workspace,
+                tokenSHA256: hash, workspace: renderer.workspace,
                 deleting: object.metadata.isBeingDeleted))
         }
         return UsersRoster(claims: claims)
     }
 
-    /// SHA-256 of the notebook's gateway token as cached (only from a Secret the notebook controls).
-    func cachedTokenHash(of notebook: JupyterNotebook) -> String? {
+    /// SHA-256 of the notebook's gateway token (only from a Secret the notebook controls): from the cache, or
+    /// from the API when the cache has none (a Secret just created, not seen yet), so that one writer's lagging
+    /// cache does not drop another notebook's entry for a moment.
+    func tokenHash(of notebook: JupyterNotebook) async throws -> String? {
         let name = NotebookNames(notebook: notebook.name).gatewayTokenSecret
-        guard let secret = context.stores.secrets.get(namespace: notebook.namespace, name: name),
-            secret.metadata.controllerReference?.uid == notebook.object.uid,
+        var found = context.stores.secrets.get(namespace: notebook.namespace, name: name)
+        if found == nil {
+            do {
+                found = try await context.client.get(.secrets, name: name, namespace: notebook.namespace, as: KubeObject.self)
+            } catch KubernetesError.notFound {
+                return nil
+            }
+        }
+        guard let secret = found, secret.metadata.controllerReference?.uid == notebook.object.uid,
             let encoded = secret.data?[NotebookRenderer.gatewayTokenKey]?.stringValue,
             let token = Base64.decode(encoded), !token.isEmpty
         else { return nil }
