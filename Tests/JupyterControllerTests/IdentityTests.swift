@@ -109,7 +109,7 @@ import Testing
             notebook: try Fixtures.notebook(), gateway: connection, notebookToken: "lab", gatewayToken: "own")).render()
         let configMap = try #require(rendering.children.child("ConfigMap", "jupyternotebook-sample-gateway-ca"))
         #expect(configMap["data"] == ["ca.crt": .string(connection.caCertificate!)])
-        #expect(rendering.absent.isEmpty)
+        #expect(!rendering.absent.contains { $0.resource.kind == "ConfigMap" })
         let deployment = try #require(rendering.children.child("Deployment", "jupyternotebook-sample"))
         #expect(deployment.containerEnv["JUPYTER_GATEWAY_CA_CERTS"]?["value"] == "/etc/elastic-jupyter/gateway-ca/ca.crt")
         let podSpec = try #require(deployment[path: "spec", "template", "spec"])
@@ -139,6 +139,26 @@ import Testing
         #expect(status["phase"] == "Pending")
         let condition = Condition.list(from: status)[type: "UserConflict"]
         #expect(condition?.isTrue == true && condition?.message == "user alice is already used")
+    }
+
+    @Test func aGatewayOfAnotherNamespaceGetsAccessToTheNotebooksNamespaceOnly() throws {
+        var elsewhere = Fixtures.connection
+        elsewhere.namespace = "team-b"
+        elsewhere.name = "gw"
+        let notebook = try Fixtures.notebook("nb", spec: ["gateway": ["name": "gw", "namespace": "team-b"]])
+        let rendering = NotebookRenderer(NotebookRenderInput(notebook: notebook, gateway: elsewhere, notebookToken: nil, gatewayToken: "t")).render()
+        let binding = try #require(rendering.children.child("RoleBinding", "nb-gateway-kernels"))
+        #expect(binding.namespace == "default")
+        #expect(binding["subjects"] == [["kind": "ServiceAccount", "name": "gw", "namespace": "team-b"]])
+        let role = try #require(rendering.children.child("Role", "nb-gateway-kernels"))
+        let resources = (role["rules"]?.arrayValue ?? []).compactMap { $0["resources"]?[0]?.stringValue }
+        #expect(resources == ["pods", "secrets", "events"], "kernel pods only: no leases, no users Secret")
+        #expect(role.ownerReferences.first?.uid == "uid-nb")
+
+        let sameNamespace = NotebookRenderer(NotebookRenderInput(
+            notebook: try Fixtures.notebook(), gateway: Fixtures.connection, notebookToken: nil, gatewayToken: "t")).render()
+        #expect(sameNamespace.children.child("Role", "jupyternotebook-sample-gateway-kernels") == nil)
+        #expect(sameNamespace.absent.contains(AbsentChild(.roles, namespace: "default", name: "jupyternotebook-sample-gateway-kernels")))
     }
 
     @Test func kernelPodsOfOneUserAreSelectedByGatewayAndUserHash() {

@@ -13,12 +13,14 @@ extension NotebookReconciler {
         {
             let user = NotebookIdentity.user(of: notebook)
             let selector = ControllerLabels.kernelPodSelector(gateway: reference.name, userHash: NotebookIdentity.userHash(user))
-            if try await KernelPods.stillDeleting(
-                namespace: reference.namespace(defaultingTo: notebook.namespace), selector: selector, of: notebook.object,
-                resource: JupyterResources.notebooks, context: context, logger: logger,
-                message: { "Shutting down \($0.total) kernel(s) of user \(user)" })
-            {
-                return .requeue(after: .seconds(1))
+            // The gateway's namespace, and the notebook's, where a gateway it allows may run the user's kernels.
+            for namespace in Set([reference.namespace(defaultingTo: notebook.namespace), notebook.namespace]).sorted() {
+                if try await KernelPods.stillDeleting(
+                    namespace: namespace, selector: selector, of: notebook.object, resource: JupyterResources.notebooks,
+                    context: context, logger: logger, message: { "Shutting down \($0.total) kernel(s) of user \(user) in \(namespace)" })
+                {
+                    return .requeue(after: .seconds(1))
+                }
             }
         }
         try await Finalizers.remove(

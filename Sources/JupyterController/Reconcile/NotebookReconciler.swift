@@ -71,7 +71,11 @@ public struct NotebookReconciler: Reconciler {
             await context.recorder.record(object, .warning, reason: (failure as? ControllerError)?.reason ?? "ReconcileError", message: "\(failure)")
             throw failure
         }
-        if check.reason == "GatewayNotAllowed" { try await withdrawLegacyGatewayToken(of: notebook, logger: logger) }
+        if check.reason == "GatewayNotAllowed" {
+            try await withdrawLegacyGatewayToken(of: notebook, logger: logger)
+            let names = NotebookNames(notebook: notebook.name)
+            try await remove(NotebookRenderer.gatewayAccessChildren(namespace: notebook.namespace, names: names), notebook: notebook)
+        }
         guard check.usable else {
             // Not a failure of ours: retried with backoff, and at once when the gateway (or a notebook holding
             // the same user) changes.
@@ -101,6 +105,14 @@ public struct NotebookReconciler: Reconciler {
                     notebook.object, .normal, reason: outcome == .created ? "Created" : "Updated",
                     message: "\(outcome == .created ? "Created" : "Updated") \(child.resource.kind) \(child.object.name)")
             }
+        }
+        try await remove(rendering.absent, notebook: notebook)
+    }
+
+    /// Deletes children the notebook no longer needs, if they exist and are its own.
+    func remove(_ absent: [AbsentChild], notebook: JupyterNotebook) async throws {
+        for child in absent where try await context.applier.remove(child, ownerUID: notebook.object.uid ?? "") {
+            await context.recorder.record(notebook.object, .normal, reason: "Deleted", message: "Deleted \(child.resource.kind) \(child.name)")
         }
     }
 

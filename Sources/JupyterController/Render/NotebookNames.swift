@@ -13,6 +13,8 @@ public struct NotebookNames: Sendable, Hashable {
     public var secret: String { "\(notebook)-jupyter" }
     /// The Secret with the notebook's own gateway token (key `token`); deleting it rotates the token.
     public var gatewayTokenSecret: String { "\(notebook)-gateway-token" }
+    /// The Role and RoleBinding letting a gateway of another namespace run this notebook's kernels here.
+    public var gatewayAccess: String { "\(notebook)-gateway-kernels" }
     /// The ConfigMap with the CA (`ca.crt`) of a gateway serving HTTPS.
     public var gatewayCAConfigMap: String { "\(notebook)-gateway-ca" }
     /// The generated work-directory claim.

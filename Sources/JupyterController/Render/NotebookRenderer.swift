@@ -93,6 +93,11 @@ public struct NotebookRenderer: Sendable {
         } else {
             absent.append(AbsentChild(.configMaps, namespace: input.notebook.namespace, name: names.gatewayCAConfigMap))
         }
+        if let access = gatewayAccess() {
+            children += access
+        } else {
+            absent += Self.gatewayAccessChildren(namespace: input.notebook.namespace, names: names)
+        }
         let storage = self.storage
         if let claim = claim(storage) { children.append(claim) }
         if input.gateway != nil { children.append(gatewayClientConfigMap()) }
