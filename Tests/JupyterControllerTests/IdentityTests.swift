@@ -30,6 +30,17 @@ import Testing
         }
     }
 
+    @Test func nothingThatWouldSpoilTheUsersFileIsAccepted() throws {
+        let long = String(repeating: "n", count: 250)
+        #expect(NotebookIdentity.problem(with: try Fixtures.notebook(long)) != nil, "default-<250 characters> is too long")
+        #expect(NotebookIdentity.problem(with: try Fixtures.notebook(long, spec: ["user": "short"])) == nil)
+        #expect(NotebookIdentity.problem(with: try Fixtures.notebook("nb", spec: ["storage": ["existingClaim": "Bad_Claim"]])) != nil)
+        #expect(NotebookIdentity.problem(with: try Fixtures.notebook("nb", spec: ["storage": ["existingClaim": "data.v2"]])) == nil)
+        #expect(NotebookIdentity.problem(with: try Fixtures.notebook("nb", spec: ["storage": ["mountPath": "/home/../etc"]])) != nil)
+        #expect(NotebookIdentity.problem(with: try Fixtures.notebook("nb", spec: ["storage": ["mountPath": "relative"]])) != nil)
+        #expect(NotebookIdentity.problem(with: try Fixtures.notebook("nb", spec: ["storage": ["mountPath": "/data"]])) == nil)
+    }
+
     @Test func theRosterIsSortedStableAndQuoted() {
         let claims = [
             claim("b", user: "bob", at: "2026-12-05T10:00:01Z", token: "bob-token"),

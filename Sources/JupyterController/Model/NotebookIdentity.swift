@@ -14,15 +14,37 @@ public enum NotebookIdentity {
         return "\(notebook.namespace)-\(notebook.name)"
     }
 
-    /// Why `spec.user` is refused, or `nil` when it is absent or acceptable: at most ``maximumUserLength``
-    /// characters of `[A-Za-z0-9-_.@]`, starting and ending alphanumeric (the CRD's pattern, checked again
-    /// here because nothing guarantees the API server validated the object).
+    /// The longest user name the gateway's users file accepts (a longer default refuses the notebook).
+    public static let maximumEffectiveUserLength = 253
+
+    /// Why the notebook cannot have an entry in a users Secret, or `nil` when it can. Checked again here (the
+    /// CRD's patterns may not have been applied) because the gateway refuses a users file with one bad entry:
+    /// - `spec.user`: at most ``maximumUserLength`` characters of `[A-Za-z0-9-_.@]`, starting and ending
+    ///   alphanumeric; the default `<namespace>-<name>` at most ``maximumEffectiveUserLength``;
+    /// - the workspace: a claim that is a DNS-1123 subdomain, a mount path that is absolute without `..`.
     public static func problem(with notebook: JupyterNotebook) -> String? {
-        guard let user = notebook.spec.user, !user.isEmpty else { return nil }
-        let shown = String(user.prefix(80).debugDescription)
-        guard user.count <= maximumUserLength else { return "spec.user \(shown) is longer than \(maximumUserLength) characters" }
-        guard isSafe(user) else { return "spec.user \(shown) must be letters, digits, '-', '_', '.' or '@', starting and ending alphanumeric" }
+        if let user = notebook.spec.user, !user.isEmpty {
+            let shown = String(user.prefix(80).debugDescription)
+            guard user.count <= maximumUserLength else { return "spec.user \(shown) is longer than \(maximumUserLength) characters" }
+            guard isSafe(user) else { return "spec.user \(shown) must be letters, digits, '-', '_', '.' or '@', starting and ending alphanumeric" }
+        } else if user(of: notebook).count > maximumEffectiveUserLength {
+            return "the default user <namespace>-<name> is longer than \(maximumEffectiveUserLength) characters: set spec.user"
+        }
+        let storage = notebook.spec.storage
+        if let claim = storage?.existingClaim, !claim.isEmpty, !isSubdomain(claim) {
+            return "spec.storage.existingClaim \(String(claim.prefix(80).debugDescription)) is not a DNS-1123 name"
+        }
+        if let path = storage?.mountPath, !path.isEmpty, !path.hasPrefix("/") || path.split(separator: "/").contains("..") {
+            return "spec.storage.mountPath \(String(path.prefix(80).debugDescription)) must be an absolute path without '..'"
+        }
         return nil
+    }
+
+    /// A DNS-1123 subdomain: at most 253 characters of `[a-z0-9-.]`, starting and ending alphanumeric.
+    static func isSubdomain(_ name: String) -> Bool {
+        let alphanumeric: (Character) -> Bool = { $0.isASCII && ($0.isLowercase || $0.isNumber) }
+        guard name.count <= 253, let first = name.first, let last = name.last, alphanumeric(first), alphanumeric(last) else { return false }
+        return name.allSatisfy { alphanumeric($0) || $0 == "-" || $0 == "." }
     }
 
     /// Whether a user name only has `[A-Za-z0-9-_.@]` and starts and ends alphanumeric.
