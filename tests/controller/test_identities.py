@@ -156,6 +156,28 @@ def test_deleting_a_notebook_removes_its_entry_and_exactly_its_kernels(fake, con
     assert {"alice-k1", "bob-on-gw2"} <= pods, "another user's kernels and another gateway's stay"
 
 
+def test_notebooks_reconciling_at_once_converge_on_one_users_secret(fake, controller):
+    """Six notebooks created at once, while updates of the users Secret meet 409 conflicts: every entry lands."""
+    rule = fake.add_fault(method="PUT", path="/secrets/gw-users$", status=409, count=3, userAgent="^elastic-jupyter")
+    crowd = [f"crowd-{i}" for i in range(6)]
+    for name in crowd:
+        fake.api.post(cr_path("jupyternotebooks", NS), cr("JupyterNotebook", name, {
+            "gateway": {"name": "gw"}, "storage": {"enabled": False}}))
+    expected = {f"{NS}-{name}" for name in crowd}
+    wait_until(lambda: expected <= set(users(fake, NS, "gw")), timeout=30, message="every crowd entry",
+               details=controller.process.log_tail)
+    assert {f["id"]: f["hits"] for f in fake.faults()}[rule["id"]] >= 1, "conflicts were met"
+    entries = users(fake, NS, "gw")
+    for name in crowd:
+        assert entries[f"{NS}-{name}"]["tokenSHA256"] == sha256(own_token(fake, NS, name))
+    fake.clear_faults()
+    for name in crowd:
+        fake.api.delete(cr_path("jupyternotebooks", NS, name))
+    wait_until(lambda: not expected & set(users(fake, NS, "gw")), timeout=30, message="the crowd's entries removed",
+               details=controller.process.log_tail)
+    assert "alice" in users(fake, NS, "gw")
+
+
 def test_deleting_the_token_secret_rotates_the_token(fake, controller):
     before = wait_until(lambda: own_token(fake, NS, "alice"), message="alice's token")
     hash_of = lambda: deployment(fake, NS, "alice")["spec"]["template"]["metadata"]["annotations"]["elastic-jupyter.io/config-hash"]  # noqa: E731

@@ -127,9 +127,9 @@ struct ControllerTerm: Sendable {
             informer.addHandler { event in
                 guard let owner = EventRouting.owner(of: event.object) else { return }
                 if owner.kind == JupyterResources.gateways.kind {
+                    // Notebooks no longer copy anything of the gateway's Secrets (they have their own tokens), so a
+                    // write of the users Secret does not wake every notebook of the gateway.
                     gatewayQueue.add(owner.key)
-                    // A new or rotated gateway token must reach the notebooks' Secrets.
-                    if event.object.kind == "Secret" { enqueueNotebooks(owner.key) }
                 } else {
                     notebookQueue.add(owner.key)
                 }
