@@ -139,7 +139,9 @@ import Testing
         let given = render(try Fixtures.notebook("nb", spec: ["auth": ["secretName": "mine"], "gateway": ["name": "g"]]), token: nil)
         let givenEnv = try #require(given.children.child("Deployment", "nb")).containerEnv
         #expect(givenEnv["JUPYTER_TOKEN"]?[path: "valueFrom", "secretKeyRef", "name"] == "mine")
-        #expect(given.children.child("Secret", "nb-jupyter")?.data?["token"] == nil)
+        #expect(given.children.child("Secret", "nb-jupyter") == nil)
+        #expect(given.absent.contains(AbsentChild(.secrets, namespace: "default", name: "nb-jupyter")),
+                "a Secret left from the shared-token days goes")
     }
 
     @Test func aNewTokenRollsThePod() throws {

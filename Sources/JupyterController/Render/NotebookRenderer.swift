@@ -85,9 +85,15 @@ public struct NotebookRenderer: Sendable {
     /// Renders everything.
     public func render() -> NotebookRendering {
         var children: [DesiredChild] = []
-        if let secret = secret() { children.append(secret) }
-        if let secret = gatewayTokenSecret() { children.append(secret) }
         var absent: [AbsentChild] = []
+        if let secret = secret() {
+            children.append(secret)
+        } else {
+            // Nothing of JupyterLab's to keep: a Secret an older controller made only to hold the gateway's
+            // shared token goes.
+            absent.append(AbsentChild(.secrets, namespace: input.notebook.namespace, name: names.secret))
+        }
+        if let secret = gatewayTokenSecret() { children.append(secret) }
         if let configMap = gatewayCAConfigMap() {
             children.append(configMap)
         } else {
