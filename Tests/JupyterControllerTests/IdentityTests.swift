@@ -172,6 +172,24 @@ import Testing
         #expect(sameNamespace.absent.contains(AbsentChild(.roles, namespace: "default", name: "jupyternotebook-sample-gateway-kernels")))
     }
 
+    @Test func aKernelPodWakesTheNotebookOfItsUserAndLeavingAGatewayWakesIt() {
+        var pod = KubeObject(.pods, name: "k", namespace: "team")
+        pod.labels = [
+            "elastic-jupyter.io/gateway": "gw", "app.kubernetes.io/component": "kernel",
+            "elastic-jupyter.io/user-hash": NotebookIdentity.userHash("team-a"),
+        ]
+        let a = Fixtures.object("JupyterNotebook", name: "a", namespace: "team", spec: ["gateway": ["name": "gw"]])
+        let b = Fixtures.object("JupyterNotebook", name: "b", namespace: "team", spec: ["gateway": ["name": "gw"], "user": "bob"])
+        #expect(EventRouting.owners(ofKernelPod: pod, notebooks: [a, b]).notebooks == [ObjectKey(namespace: "team", name: "a")])
+
+        let moved = Fixtures.object("JupyterNotebook", name: "b", namespace: "team", spec: ["gateway": ["name": "other", "namespace": "x"]])
+        let gw = ObjectKey(namespace: "team", name: "gw")
+        #expect(EventRouting.gatewaysLeft(by: .updated(old: b, new: moved)) == [gw])
+        #expect(EventRouting.gatewaysLeft(by: .updated(old: b, new: b)).isEmpty)
+        #expect(EventRouting.gatewaysLeft(by: .deleted(b)) == [gw])
+        #expect(EventRouting.gatewaysLeft(by: .added(b)).isEmpty)
+    }
+
     @Test func kernelPodsOfOneUserAreSelectedByGatewayAndUserHash() {
         #expect(ControllerLabels.kernelPodSelector(gateway: "gw", userHash: NotebookIdentity.userHash("alice"))
             == "app.kubernetes.io/component=kernel,elastic-jupyter.io/gateway=gw,elastic-jupyter.io/user-hash=2bd806c97f0e00af1a1fc3328fa763a9269723c8")
