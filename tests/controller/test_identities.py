@@ -80,7 +80,7 @@ def test_a_notebook_gets_its_own_token_and_an_entry_with_its_workspace(fake, con
     token = wait_until(lambda: own_token(fake, NS, "alice"), message="alice's own gateway token",
                        details=controller.process.log_tail)
     assert len(token) == 64 and int(token, 16) >= 0, "32 random bytes as hex"
-    secret = fake.get(core_path("secrets", NS, "alice-gateway-token"))
+    secret = wait_until(lambda: fake.get(core_path("secrets", NS, "alice-gateway-token")), message="alice's token Secret")
     owner = secret["metadata"]["ownerReferences"][0]
     assert (owner["kind"], owner["name"], owner["controller"]) == ("JupyterNotebook", "alice", True)
 
@@ -104,9 +104,9 @@ def test_a_notebook_gets_its_own_token_and_an_entry_with_its_workspace(fake, con
                if shared in {base64.b64decode(v).decode(errors="replace") for v in (s.get("data") or {}).values()}]
     assert holders == ["gw-auth"], holders
 
-    gateway = deployment(fake, NS, "gw")
+    gateway = wait_until(lambda: deployment(fake, NS, "gw"), message="gw's Deployment")
     assert env_of(gateway["spec"]["template"]["spec"]["containers"][0])["EJ_USERS_SECRET"]["value"] == "gw-users"
-    role = fake.get(core_path("roles", NS, "gw", group="rbac.authorization.k8s.io/v1"))
+    role = wait_until(lambda: fake.get(core_path("roles", NS, "gw", group="rbac.authorization.k8s.io/v1")), message="gw's Role")
     assert {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["gw-users"],
             "verbs": ["get", "list", "watch"]} in role["rules"]
 
