@@ -90,6 +90,7 @@ let package = Package(
             dependencies: [
                 "KubernetesAPI",
                 "KubernetesRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -34,7 +34,7 @@ enum Fixtures {
 
     static let connection = GatewayConnection(
         name: "jupytergateway-sample", namespace: "default", url: "http://jupytergateway-sample.default:8888",
-        token: "gateway-token", launchTimeout: 60)
+        launchTimeout: 60)
 }
 
 extension Array where Element == DesiredChild {

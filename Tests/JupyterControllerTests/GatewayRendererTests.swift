@@ -154,5 +154,8 @@ import Testing
         let leases = (role["rules"]?.arrayValue ?? []).first { $0["resources"] == ["leases"] }
         #expect(leases?["apiGroups"] == ["coordination.k8s.io"])
         #expect(leases?["verbs"] == ["get", "list", "watch", "create", "update", "patch", "delete"])
+        let secrets = (role["rules"]?.arrayValue ?? []).filter { $0["resources"] == ["secrets"] }
+        #expect(secrets.count == 2, "kernel connection Secrets, and the users Secret by name only")
+        #expect(secrets.last?["resourceNames"] == ["jupytergateway-sample-users"])
     }
 }

@@ -4,18 +4,20 @@ import KubernetesAPI
 import Testing
 
 @Suite struct NotebookRendererTests {
-    func render(_ notebook: JupyterNotebook, gateway: GatewayConnection? = Fixtures.connection, token: String? = "lab-token")
-        -> NotebookRendering
-    {
+    func render(
+        _ notebook: JupyterNotebook, gateway: GatewayConnection? = Fixtures.connection, token: String? = "lab-token",
+        gatewayToken: String? = "own-gateway-token"
+    ) -> NotebookRendering {
         NotebookRenderer(NotebookRenderInput(
-            notebook: notebook, gateway: gateway, notebookToken: token,
+            notebook: notebook, gateway: gateway, notebookToken: token, gatewayToken: gateway == nil ? nil : gatewayToken,
             settings: RenderSettings(gatewayImage: "gw:1", notebookImage: "nb:1", kernelImage: "k:1"))).render()
     }
 
     @Test func seedSampleIsWiredToItsGatewayThroughSecrets() throws {
         let rendering = render(try Fixtures.notebook())
         #expect(Set(rendering.children.map { "\($0.resource.kind)/\($0.object.name)" }) == [
-            "Secret/jupyternotebook-sample-jupyter", "PersistentVolumeClaim/jupyternotebook-sample-work",
+            "Secret/jupyternotebook-sample-jupyter", "Secret/jupyternotebook-sample-gateway-token",
+            "PersistentVolumeClaim/jupyternotebook-sample-work",
             "Deployment/jupyternotebook-sample", "Service/jupyternotebook-sample",
             "ConfigMap/jupyternotebook-sample-gateway-client",
         ])
@@ -25,7 +27,7 @@ import Testing
         let env = deployment.containerEnv
         #expect(env["JUPYTER_GATEWAY_URL"]?["value"] == "http://jupytergateway-sample.default:8888")
         #expect(env["JUPYTER_GATEWAY_AUTH_TOKEN"]?[path: "valueFrom", "secretKeyRef"] == [
-            "name": "jupyternotebook-sample-jupyter", "key": "gateway-token",
+            "name": "jupyternotebook-sample-gateway-token", "key": "token",
         ])
         #expect(env["JUPYTER_TOKEN"]?[path: "valueFrom", "secretKeyRef", "key"] == "token")
         #expect(env["JUPYTER_GATEWAY_REQUEST_TIMEOUT"]?["value"] == "62.0")
@@ -34,14 +36,19 @@ import Testing
         #expect(env["JUPYTER_GATEWAY_RETRY_INTERVAL"]?["value"] == "1.0")
         #expect(env["JUPYTER_GATEWAY_RETRY_INTERVAL_MAX"]?["value"] == "5.0")
         #expect(env["JUPYTER_GATEWAY_RETRY_MAX"]?["value"] == "20")
-        #expect(env["KERNEL_USERNAME"]?["value"] == "jupyternotebook-sample")
+        #expect(env["KERNEL_USERNAME"]?["value"] == "default-jupyternotebook-sample", "the default user: <namespace>-<name>")
+        #expect(env["JUPYTER_GATEWAY_CA_CERTS"] == nil, "plain HTTP: no CA")
         #expect(env["KERNEL_NOTEBOOK"]?["value"] == "jupyternotebook-sample")
         let container = try #require(deployment[path: "spec", "template", "spec", "containers"]?[0])
         #expect(container["args"] == nil && container["command"] == nil, "the stock start command is kept")
         #expect(container["image"] == "nb:1")
         #expect(!CanonicalJSON.text(deployment.json).contains("lab-token"), "tokens stay in the Secret")
         let secret = try #require(rendering.children.child("Secret", "jupyternotebook-sample-jupyter"))
-        #expect(secret.data?["gateway-token"] == .string(Data("gateway-token".utf8).base64EncodedString()))
+        #expect(secret.data?["gateway-token"] == nil, "the gateway's shared token is never given to a notebook")
+        let own = try #require(rendering.children.child("Secret", "jupyternotebook-sample-gateway-token"))
+        #expect(own.data?["token"] == .string(Data("own-gateway-token".utf8).base64EncodedString()))
+        #expect(own.ownerReferences.first?.uid == "uid-jupyternotebook-sample")
+        #expect(rendering.absent.contains(AbsentChild(.configMaps, namespace: "default", name: "jupyternotebook-sample-gateway-ca")))
         #expect(secret.data?["token"] == .string(Data("lab-token".utf8).base64EncodedString()))
         #expect(deployment[path: "spec", "strategy", "type"] == "Recreate")
     }
@@ -132,15 +139,15 @@ import Testing
         let given = render(try Fixtures.notebook("nb", spec: ["auth": ["secretName": "mine"], "gateway": ["name": "g"]]), token: nil)
         let givenEnv = try #require(given.children.child("Deployment", "nb")).containerEnv
         #expect(givenEnv["JUPYTER_TOKEN"]?[path: "valueFrom", "secretKeyRef", "name"] == "mine")
-        #expect(given.children.child("Secret", "nb-jupyter")?.data?["token"] == nil)
+        #expect(given.children.child("Secret", "nb-jupyter") == nil)
+        #expect(given.absent.contains(AbsentChild(.secrets, namespace: "default", name: "nb-jupyter")),
+                "a Secret left from the shared-token days goes")
     }
 
     @Test func aNewTokenRollsThePod() throws {
         let notebook = try Fixtures.notebook()
         let first = render(notebook).children.child("Deployment", "jupyternotebook-sample")
-        var rotated = Fixtures.connection
-        rotated.token = "rotated"
-        let second = render(notebook, gateway: rotated).children.child("Deployment", "jupyternotebook-sample")
+        let second = render(notebook, gatewayToken: "rotated").children.child("Deployment", "jupyternotebook-sample")
         let key = "elastic-jupyter.io/config-hash"
         #expect(first?[path: "spec", "template", "metadata", "annotations", key] != second?[path: "spec", "template", "metadata", "annotations", key])
     }

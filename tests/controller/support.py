@@ -6,6 +6,7 @@ Everything is started on 127.0.0.1, every wait is bounded, and every process is 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import signal
@@ -248,7 +249,9 @@ def condition(obj: dict, kind: str) -> dict | None:
 
 def kernel_pod(name: str, gateway: str, notebook: str | None = None, user: str = "alice") -> dict:
     labels = {"app.kubernetes.io/name": "elastic-jupyter", "app.kubernetes.io/component": "kernel",
-              "elastic-jupyter.io/gateway": gateway, "elastic-jupyter.io/user": user, "kernel_id": name}
+              "elastic-jupyter.io/gateway": gateway, "elastic-jupyter.io/user": user, "kernel_id": name,
+              # what the gateway writes (issue 17): the first 40 hex digits of SHA-256 of the user name
+              "elastic-jupyter.io/user-hash": hashlib.sha256(user.encode()).hexdigest()[:40]}
     if notebook:
         labels["elastic-jupyter.io/notebook"] = notebook
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},

@@ -72,13 +72,35 @@ def test_cross_namespace_notebook_needs_consent(fake, controller):
     fake.api.merge_patch(cr_path("jupytergateways", "team-b", "gw"), {"spec": {"allowedNamespaces": {"names": ["team-a"]}}})
     wait_until(lambda: deployment(fake, "team-a", "alice"), timeout=20, message="alice's Deployment after consent",
                details=controller.process.log_tail)
-    secret = wait_until(lambda: fake.get(core_path("secrets", "team-a", "alice-jupyter")), message="alice's Secret")
-    assert secret_value(secret, "gateway-token") == token
+    # alice gets her own token (never team-b's), and an entry in team-b's users Secret.
+    own = wait_until(lambda: fake.get(core_path("secrets", "team-a", "alice-gateway-token")), message="alice's own token")
+    assert secret_value(own, "token") != token
+    for kind in ("secrets", "deployments"):
+        path = f"/api/v1/namespaces/team-a/{kind}" if kind == "secrets" else f"/apis/apps/v1/namespaces/team-a/{kind}"
+        assert not contains(fake.api.get(path)["items"], token), f"team-b's token leaked into team-a {kind}"
+
+    def entries():
+        secret = fake.get(core_path("secrets", "team-b", "gw-users"))
+        return secret_value(secret, "users.yaml") if secret else ""
+    wait_until(lambda: "team-a-alice" in entries(), message="alice's entry on team-b's gateway",
+               details=controller.process.log_tail)
+    assert "mallory" not in entries()
     assert condition(fake.get(cr_path("jupyternotebooks", "team-a", "alice")), "GatewayNotAllowed") is None
-    # Consent withdrawn: the copied token is removed from team-a.
+    # team-b's gateway may run alice's kernels in team-a (item 4): a Role and RoleBinding there for its ServiceAccount.
+    rbac_path = "rbac.authorization.k8s.io/v1"
+    access = wait_until(lambda: fake.get(core_path("rolebindings", "team-a", "alice-gateway-kernels", group=rbac_path)),
+                        message="the gateway's access in team-a", details=controller.process.log_tail)
+    assert access["subjects"] == [{"kind": "ServiceAccount", "name": "gw", "namespace": "team-b"}]
+    rules = fake.get(core_path("roles", "team-a", "alice-gateway-kernels", group=rbac_path))["rules"]
+    assert {r["resources"][0] for r in rules} == {"pods", "secrets", "events"}
+    assert fake.get(core_path("roles", "team-a", "mallory-gateway-kernels", group=rbac_path)) is None
+    # Consent withdrawn: alice's entry is removed, so her token no longer works on team-b's gateway, and the
+    # gateway's access to team-a goes.
     fake.api.merge_patch(cr_path("jupytergateways", "team-b", "gw"), {"spec": {"allowedNamespaces": None}})
-    wait_until(lambda: "gateway-token" not in (fake.get(core_path("secrets", "team-a", "alice-jupyter")).get("data") or {}),
-               message="the token withdrawn", details=controller.process.log_tail)
+    wait_until(lambda: "team-a-alice" not in entries(), message="the entry withdrawn", details=controller.process.log_tail)
+    wait_until(lambda: fake.get(core_path("rolebindings", "team-a", "alice-gateway-kernels", group=rbac_path)) is None
+               and fake.get(core_path("roles", "team-a", "alice-gateway-kernels", group=rbac_path)) is None,
+               message="the access withdrawn", details=controller.process.log_tail)
 
 
 def test_consent_by_namespace_label(fake, controller):
@@ -317,6 +339,16 @@ def test_every_request_is_allowed_by_the_cluster_role(fake, controller):
         wait_until(lambda: fake.get(path)["metadata"]["labels"]["app.kubernetes.io/managed-by"] != "tampered", timeout=40,
                    message=f"drift repaired in {path}", details=controller.process.log_tail)
     gateway_role = fake.get(core_path("roles", "rbac", "gw", group="rbac.authorization.k8s.io/v1"))
+    # HTTPS on, then off: the notebook's copy of the gateway's CA is made, then removed (delete).
+    fake.api.post(core_path("secrets", "rbac"), {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "gw-tls"},
+                                                 "type": "kubernetes.io/tls",
+                                                 "data": {"tls.crt": "Y2E=", "tls.key": "a2V5"}})
+    fake.api.merge_patch(cr_path("jupytergateways", "rbac", "gw"), {"spec": {"tls": {"secretName": "gw-tls"}}})
+    wait_until(lambda: fake.get(core_path("configmaps", "rbac", "nb-gateway-ca")), message="the notebook's CA copy",
+               details=controller.process.log_tail)
+    fake.api.merge_patch(cr_path("jupytergateways", "rbac", "gw"), {"spec": {"tls": None}})
+    wait_until(lambda: fake.get(core_path("configmaps", "rbac", "nb-gateway-ca")) is None, message="the CA copy removed",
+               details=controller.process.log_tail)
     # The Ingress removed (delete), a kernel pod deleted with its gateway.
     fake.api.merge_patch(cr_path("jupytergateways", "rbac", "gw"), {"spec": {"ingress": None}})
     wait_until(lambda: fake.get("/apis/networking.k8s.io/v1/namespaces/rbac/ingresses/gw") is None,

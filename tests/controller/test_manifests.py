@@ -143,6 +143,9 @@ def test_rendered_objects_validate(fake, log_dir, deployment_status, tmp_path):
          "data": {"token": "c2VjdXJlLXRva2Vu"}},
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "carol-notebook-token"}, "type": "Opaque",
          "data": {"token": "Y2Fyb2w="}},
+        # the TLS sample's certificate (cert-manager's layout: the CA in ca.crt, which dave's notebook trusts)
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "secure-gateway-tls"}, "type": "kubernetes.io/tls",
+         "data": {"tls.crt": "Y2VydA==", "tls.key": "a2V5", "ca.crt": "Y2E="}},
     ]
     for obj in extra:
         fake.api.post("/api/v1/namespaces/default/secrets", obj)
@@ -184,8 +187,10 @@ def test_rendered_objects_validate(fake, log_dir, deployment_status, tmp_path):
             files.append(tmp_path / f"{i}-{obj['kind']}-{obj['metadata']['name']}.yaml")
             files[-1].write_text(yaml.safe_dump(rendered))
         # Kernel pod templates in the kernelspec ConfigMaps are Pods too.
+        cas = [o for o in managed if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-gateway-ca")]
+        assert [o["data"] for o in cas] == [{"ca.crt": "ca"}], "dave trusts the TLS sample's CA"
         for obj in managed:
-            if obj["kind"] == "ConfigMap":
+            if obj["kind"] == "ConfigMap" and obj not in cas:
                 for key, text in (obj.get("data") or {}).items():
                     if key.endswith(".pod.yaml"):
                         files.append(tmp_path / f"pod-{key}")

@@ -73,10 +73,12 @@ def test_seed_samples_create_every_child(controller, api, fake):
         (core.read_namespaced_service_account, f"{GW}"), (core.read_namespaced_service_account, f"{GW}-kernel"),
         (rbac.read_namespaced_role, GW), (rbac.read_namespaced_role_binding, GW),
         (net.read_namespaced_network_policy, f"{GW}-kernels"), (core.read_namespaced_config_map, f"{GW}-kernelspecs"),
-        (core.read_namespaced_secret, f"{GW}-auth"), (apps.read_namespaced_deployment, GW),
+        (core.read_namespaced_secret, f"{GW}-auth"), (core.read_namespaced_secret, f"{GW}-users"),
+        (apps.read_namespaced_deployment, GW),
         (core.read_namespaced_service, GW)]
     notebook_children = [
-        (core.read_namespaced_secret, f"{NB}-jupyter"), (apps.read_namespaced_deployment, NB),
+        (core.read_namespaced_secret, f"{NB}-jupyter"), (core.read_namespaced_secret, f"{NB}-gateway-token"),
+        (apps.read_namespaced_deployment, NB),
         (core.read_namespaced_service, NB)]
     for read, name in gateway_children + notebook_children:
         wait_until(lambda: exists(read, name, NS), message=f"{read.__name__} {name}", details=controller.process.log_tail)
@@ -122,8 +124,10 @@ def test_seed_samples_create_every_child(controller, api, fake):
     assert nb_env["JUPYTER_GATEWAY_URL"]["value"] == f"http://{GW}.{NS}:8888"
     ref = nb_env["JUPYTER_GATEWAY_AUTH_TOKEN"]["value_from"]["secret_key_ref"]
     nb_secret = core.read_namespaced_secret(ref["name"], NS).to_dict()
-    assert secret_value(nb_secret, ref["key"]) == gateway_token, "the notebook gets the gateway's token from a Secret"
-    assert nb_env["KERNEL_USERNAME"]["value"] == NB
+    assert ref["name"] == f"{NB}-gateway-token", "the notebook has its own gateway token, from a Secret"
+    own_token = secret_value(nb_secret, ref["key"])
+    assert len(own_token) == 64 and own_token != gateway_token, "never the gateway's shared token"
+    assert nb_env["KERNEL_USERNAME"]["value"] == f"{NS}-{NB}", "the default user: <namespace>-<name>"
     assert nb_env["KERNEL_NOTEBOOK"]["value"] == NB
     # jupyter_server's gateway client: kernel WebSockets reconnect soon after a gateway replica stops.
     assert nb_env["JUPYTER_GATEWAY_CONNECT_TIMEOUT"]["value"] == "10.0"
@@ -238,9 +242,10 @@ def test_kernelspec_with_template_reaches_the_configmap(controller, api):
 
 def test_deleting_the_notebook_shuts_its_kernels_down_and_keeps_its_claim(controller, api):
     core = api["core"]
-    core.create_namespaced_pod(NS, kernel_pod("k-nb-1", GW, NB))
-    core.create_namespaced_pod(NS, kernel_pod("k-nb-2", GW, NB))
-    core.create_namespaced_pod(NS, kernel_pod("k-other-nb", GW, "another-notebook"))
+    # Kernels are the notebook's user's (elastic-jupyter.io/user-hash), whatever notebook label a client claimed.
+    core.create_namespaced_pod(NS, kernel_pod("k-nb-1", GW, NB, user=f"{NS}-{NB}"))
+    core.create_namespaced_pod(NS, kernel_pod("k-nb-2", GW, "claimed-anything", user=f"{NS}-{NB}"))
+    core.create_namespaced_pod(NS, kernel_pod("k-other-nb", GW, NB, user="someone-else"))
     wait_until(lambda: (get_cr(api, "jupyternotebooks", NB).get("status") or {}).get("kernels") == 2,
                message="the notebook counts its 2 kernels")
 

@@ -107,7 +107,15 @@ struct ControllerTerm: Sendable {
             gatewayQueue.add(event.key)
             enqueueNotebooks(event.key)
         }
-        notebooks.addHandler { event in notebookQueue.add(event.key) }
+        notebooks.addHandler { event in
+            notebookQueue.add(event.key)
+            // A gateway a notebook left (or a deleted notebook's gateway) drops its users entry; notebooks
+            // refused for holding the same user name may take it over.
+            for gateway in EventRouting.gatewaysLeft(by: event) {
+                if gatewayStore.get(gateway) != nil { gatewayQueue.add(gateway) }
+                enqueueNotebooks(gateway)
+            }
+        }
         kernelSpecs.addHandler { event in
             for key in EventRouting.gateways(forKernelSpecIn: event.object.namespace, in: gatewayStore.list()) { gatewayQueue.add(key) }
         }
@@ -119,9 +127,9 @@ struct ControllerTerm: Sendable {
             informer.addHandler { event in
                 guard let owner = EventRouting.owner(of: event.object) else { return }
                 if owner.kind == JupyterResources.gateways.kind {
+                    // Notebooks no longer copy anything of the gateway's Secrets (they have their own tokens), so a
+                    // write of the users Secret does not wake every notebook of the gateway.
                     gatewayQueue.add(owner.key)
-                    // A new or rotated gateway token must reach the notebooks' Secrets.
-                    if event.object.kind == "Secret" { enqueueNotebooks(owner.key) }
                 } else {
                     notebookQueue.add(owner.key)
                 }

@@ -14,6 +14,8 @@ public enum ControllerLabels {
     public static let notebook = "elastic-jupyter.io/notebook"
     /// The user of a kernel pod.
     public static let user = "elastic-jupyter.io/user"
+    /// The user of a kernel pod, as ``NotebookIdentity/userHash(_:)`` (written by the gateway).
+    public static let userHash = "elastic-jupyter.io/user-hash"
 
     /// Value of `app.kubernetes.io/name`.
     public static let appName = "elastic-jupyter"
@@ -51,6 +53,11 @@ public enum ControllerLabels {
     /// The selector of one gateway's kernel pods (its instance label only).
     public static func kernelPodSelector(gateway: String) -> String {
         "\(component)=kernel,\(self.gateway)=\(labelValue(gateway))"
+    }
+
+    /// The selector of one user's kernel pods on a gateway.
+    public static func kernelPodSelector(gateway: String, userHash: String) -> String {
+        kernelPodSelector(gateway: gateway) + ",\(self.userHash)=\(labelValue(userHash))"
     }
 
     /// The selector of one notebook's kernel pods on a gateway.

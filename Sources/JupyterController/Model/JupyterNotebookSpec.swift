@@ -16,7 +16,8 @@ public struct JupyterNotebookSpec: Codable, Sendable, Hashable {
     public var memory: IntOrString?
     /// Full `ResourceRequirements` of the JupyterLab container.
     public var resources: KubeJSON?
-    /// The notebook's user (`KERNEL_USERNAME`); default the notebook's name.
+    /// The notebook's user on its gateway (its users entry, `KERNEL_USERNAME`); default `<namespace>-<name>`
+    /// (``NotebookIdentity/user(of:)``).
     public var user: String?
     /// JupyterLab's token.
     public var auth: Auth?

@@ -36,6 +36,8 @@ public struct GatewayReconciler: Reconciler {
             let rendered = try await render(gateway)
             rendering = rendered
             try await apply(rendered, gateway: gateway, logger: logger)
+            // The users Secret is never rendered (that would empty it): it is rebuilt from the notebooks.
+            try await UsersSecretSync(context: context).sync(gateway, logger: logger)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -106,17 +108,12 @@ public struct GatewayReconciler: Reconciler {
     /// Deletes this gateway's kernel pods (by its instance label only), then releases the finalizer.
     func finalize(_ gateway: JupyterGateway, logger: Logger) async throws -> ReconcileAction {
         guard gateway.object.finalizers.contains(ControllerLabels.gatewayFinalizer) else { return .awaitChange }
-        let pods = try await context.kernelPods.deleteAll(
-            namespace: gateway.namespace, selector: ControllerLabels.kernelPodSelector(gateway: gateway.name), logger: logger)
-        switch KernelPods.finalizerDecision(pods, deletionTimestamp: gateway.object.metadata.deletionTimestamp) {
-        case .wait:
-            await context.recorder.record(
-                gateway.object, .normal, reason: "DeletingKernels", message: "Deleting \(pods.total) kernel pod(s) of this gateway")
+        if try await KernelPods.stillDeleting(
+            namespace: gateway.namespace, selector: ControllerLabels.kernelPodSelector(gateway: gateway.name), of: gateway.object,
+            resource: JupyterResources.gateways, context: context, logger: logger,
+            message: { "Deleting \($0.total) kernel pod(s) of this gateway" })
+        {
             return .requeue(after: .seconds(1))
-        case .giveUp:
-            try await KernelPods.reportLeftBehind(pods, object: gateway.object, resource: JupyterResources.gateways, context: context)
-        case .done:
-            break
         }
         try await Finalizers.remove(
             ControllerLabels.gatewayFinalizer, from: gateway.object, resource: JupyterResources.gateways, client: context.client)

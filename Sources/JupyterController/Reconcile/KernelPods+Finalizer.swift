@@ -1,5 +1,6 @@
 import Foundation
 import KubernetesAPI
+import Logging
 
 /// Kernel pods found when finalizing a gateway or notebook.
 public struct KernelPodCount: Sendable, Hashable {
@@ -36,6 +37,27 @@ extension KernelPods {
         if pods.active > 0 { return .wait }
         guard let text = deletionTimestamp, let since = ISO8601DateFormatter().date(from: text) else { return .giveUp }
         return now.timeIntervalSince(since) >= finalizerGrace ? .giveUp : .wait
+    }
+
+    /// Deletes the pods matching `selector` for an object being finalized, and decides with
+    /// ``finalizerDecision(_:deletionTimestamp:now:)``.
+    /// - Returns: `true` while pods are still going (a Normal Event with `message`; look again shortly), `false`
+    ///   once the finalizer may go (pods left behind past the grace are reported first).
+    static func stillDeleting(
+        namespace: String, selector: String, of object: KubeObject, resource: ResourceDescriptor, context: ReconcileContext,
+        logger: Logger, message: (KernelPodCount) -> String
+    ) async throws -> Bool {
+        let pods = try await context.kernelPods.deleteAll(namespace: namespace, selector: selector, logger: logger)
+        switch finalizerDecision(pods, deletionTimestamp: object.metadata.deletionTimestamp) {
+        case .wait:
+            await context.recorder.record(object, .normal, reason: "DeletingKernels", message: message(pods))
+            return true
+        case .giveUp:
+            try await reportLeftBehind(pods, object: object, resource: resource, context: context)
+            return false
+        case .done:
+            return false
+        }
     }
 
     /// Reports pods left behind: a Warning Event and the condition `KernelPodsLeftBehind` on the object.

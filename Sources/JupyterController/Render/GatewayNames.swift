@@ -20,6 +20,8 @@ public struct GatewayNames: Sendable, Hashable {
     public var kernelSpecConfigMap: String { "\(gateway)-kernelspecs" }
     /// The generated auth-token Secret.
     public var generatedAuthSecret: String { "\(gateway)-auth" }
+    /// The users Secret (key `users.yaml`): one entry per notebook using this gateway (``UsersRoster``).
+    public var usersSecret: String { "\(gateway)-users" }
     /// Deployment, Service and Ingress.
     public var workload: String { gateway }
     /// The `elastic-jupyter.io/gateway` label value (the gateway's `EG_NAME`).

@@ -84,6 +84,8 @@ extension GatewayRenderer {
         env.append(.env("EG_LOG_LEVEL", KernelSpecRenderer.nonEmpty(spec.logLevel) ?? "INFO"))
         let auth = authSecretReference
         env.append(.env("EG_AUTH_TOKEN", secret: auth.name, key: auth.key))
+        // The notebooks' identities (UsersSecretSync), watched through the API so a removed user is refused at once.
+        env.append(.env("EJ_USERS_SECRET", names.usersSecret))
         if spec.tls != nil {
             env.append(.env("EG_CERTFILE", Self.tlsPath + "/tls.crt"))
             env.append(.env("EG_KEYFILE", Self.tlsPath + "/tls.key"))

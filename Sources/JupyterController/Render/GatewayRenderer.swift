@@ -197,6 +197,8 @@ public struct GatewayRenderer: Sendable {
     /// - secrets: create (`KubernetesPodProvisioner`), patch (its owner reference), delete (`PodLaunch.delete`),
     ///   get (`PodLaunch` for the same read-back; kept for reading the gateway's own Secrets back, which the
     ///   durability work relies on);
+    /// - secrets named `<gateway>-users` only: get/list/watch (the users Secret, `EJ_USERS_SECRET`, read and
+    ///   watched by name, i.e. with the field selector `metadata.name=<gateway>-users`);
     /// - events: list/watch (`KernelPodTracker`'s scale-up informers);
     /// - coordination.k8s.io leases, used only when several gateway replicas serve the same kernels (issue 16):
     ///   list/watch (`ReplicaRoster`'s informer over the replicas' Leases), create and patch (a replica's own
@@ -208,6 +210,7 @@ public struct GatewayRenderer: Sendable {
         object.fields["rules"] = [
             ["apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "create", "delete", "patch"]],
             ["apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "delete", "patch"]],
+            ["apiGroups": [""], "resources": ["secrets"], "resourceNames": [.string(names.usersSecret)], "verbs": ["get", "list", "watch"]],
             ["apiGroups": [""], "resources": ["events"], "verbs": ["list", "watch"]],
             [
                 "apiGroups": ["coordination.k8s.io"], "resources": ["leases"],

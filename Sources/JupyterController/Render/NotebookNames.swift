@@ -9,8 +9,14 @@ public struct NotebookNames: Sendable, Hashable {
 
     /// Deployment and Service.
     public var workload: String { notebook }
-    /// The Secret with JupyterLab's token and the gateway's token.
+    /// The Secret with JupyterLab's token.
     public var secret: String { "\(notebook)-jupyter" }
+    /// The Secret with the notebook's own gateway token (key `token`); deleting it rotates the token.
+    public var gatewayTokenSecret: String { "\(notebook)-gateway-token" }
+    /// The Role and RoleBinding letting a gateway of another namespace run this notebook's kernels here.
+    public var gatewayAccess: String { "\(notebook)-gateway-kernels" }
+    /// The ConfigMap with the CA (`ca.crt`) of a gateway serving HTTPS.
+    public var gatewayCAConfigMap: String { "\(notebook)-gateway-ca" }
     /// The generated work-directory claim.
     public var claim: String { "\(notebook)-work" }
     /// The ConfigMap with jupyter_server's gateway connection class (see `NotebookGatewayClient`).
@@ -27,17 +33,17 @@ public struct GatewayConnection: Sendable, Hashable {
     public var namespace: String
     /// Its URL.
     public var url: String
-    /// Its auth token.
-    public var token: String
     /// Its kernel launch timeout in seconds (the notebook's gateway timeouts follow it).
     public var launchTimeout: Int
+    /// The CA certificate (PEM) the notebook trusts the gateway's HTTPS with; `nil` over plain HTTP.
+    public var caCertificate: String?
 
     /// Creates a connection.
-    public init(name: String, namespace: String, url: String, token: String, launchTimeout: Int) {
+    public init(name: String, namespace: String, url: String, launchTimeout: Int, caCertificate: String? = nil) {
         self.name = name
         self.namespace = namespace
         self.url = url
-        self.token = token
         self.launchTimeout = launchTimeout
+        self.caCertificate = caCertificate
     }
 }

@@ -25,11 +25,10 @@ extension NotebookRenderer {
         if let index { containers[index] = container } else { containers.insert(container, at: 0) }
         podSpec["containers"] = .array(containers)
 
-        if let storage {
-            var volumes = (podSpec["volumes"]?.arrayValue ?? []).filter { $0["name"]?.stringValue != "workspace" }
-            volumes.append(["name": "workspace", "persistentVolumeClaim": ["claimName": .string(storage.claimName)]])
-            podSpec["volumes"] = .array(volumes)
-        }
+        var ours: [KubeJSON] = []
+        if let storage { ours.append(["name": "workspace", "persistentVolumeClaim": ["claimName": .string(storage.claimName)]]) }
+        if let volume = gatewayCAVolume { ours.append(volume) }
+        if !ours.isEmpty { podSpec["volumes"] = .array(Self.replacing(podSpec["volumes"], with: ours)) }
         if input.gateway != nil { podSpec = addingGatewayClientVolume(to: podSpec) }
         var security = podSpec["securityContext"] ?? .emptyObject
         if security["fsGroup"] == nil { security["fsGroup"] = 100 }
@@ -48,9 +47,15 @@ extension NotebookRenderer {
         return DesiredChild(.deployments, object)
     }
 
-    /// A hash of the tokens the pod reads at start, so that a new token rolls the pod.
+    /// `list` (the template's volumes or mounts) with the entries named like one of `ours` replaced by it.
+    static func replacing(_ list: KubeJSON?, with ours: [KubeJSON]) -> [KubeJSON] {
+        let names = Set(ours.compactMap { $0["name"]?.stringValue })
+        return (list?.arrayValue ?? []).filter { !names.contains($0["name"]?.stringValue ?? "") } + ours
+    }
+
+    /// A hash of the tokens and CA the pod reads at start, so that a new token (a rotation) rolls the pod.
     var configHash: String {
-        var parts = [input.notebookToken ?? "", input.gateway?.token ?? "", input.gateway?.url ?? ""]
+        var parts = [input.notebookToken ?? "", input.gatewayToken ?? "", input.gateway?.url ?? "", input.gateway?.caCertificate ?? ""]
         parts.append(input.notebook.spec.auth?.secretName ?? "")
         return CanonicalJSON.hash(text: parts.joined(separator: "\u{1}"))
     }
@@ -78,11 +83,12 @@ extension NotebookRenderer {
         }
         container["ports"] = .array(ports)
 
-        if let storage {
-            var mounts = (container["volumeMounts"]?.arrayValue ?? []).filter { $0["name"]?.stringValue != "workspace" }
-            mounts.append(["name": "workspace", "mountPath": .string(storage.mountPath)])
-            container["volumeMounts"] = .array(mounts)
+        var mounts: [KubeJSON] = []
+        if let storage { mounts.append(["name": "workspace", "mountPath": .string(storage.mountPath)]) }
+        if gatewayCAVolume != nil {
+            mounts.append(["name": .string(Self.gatewayCAVolumeName), "mountPath": .string(Self.gatewayCAPath), "readOnly": true])
         }
+        if !mounts.isEmpty { container["volumeMounts"] = .array(Self.replacing(container["volumeMounts"], with: mounts)) }
         if container["readinessProbe"] == nil {
             container["readinessProbe"] = [
                 "tcpSocket": ["port": .int(Int64(JupyterNotebookSpec.port))], "periodSeconds": 5, "failureThreshold": 3,
@@ -113,11 +119,14 @@ extension NotebookRenderer {
             // Range-checked: a launch timeout near 2^63 must not overflow here.
             let launch = min(86_400, max(1, gateway.launchTimeout))
             env.append(.env("JUPYTER_GATEWAY_URL", gateway.url))
-            env.append(.env("JUPYTER_GATEWAY_AUTH_TOKEN", secret: names.secret, key: Self.gatewayTokenKey))
+            env.append(.env("JUPYTER_GATEWAY_AUTH_TOKEN", secret: names.gatewayTokenSecret, key: Self.gatewayTokenKey))
+            if gateway.caCertificate != nil {
+                env.append(.env("JUPYTER_GATEWAY_CA_CERTS", Self.gatewayCAPath + "/" + Self.gatewayCAKey))
+            }
             env.append(.env("JUPYTER_GATEWAY_REQUEST_TIMEOUT", "\(launch + 2).0"))
             env.append(.env("KERNEL_LAUNCH_TIMEOUT", String(launch)))
         }
-        env.append(.env("KERNEL_USERNAME", Self.user(of: input.notebook)))
+        env.append(.env("KERNEL_USERNAME", NotebookIdentity.user(of: input.notebook)))
         env.append(.env("KERNEL_NOTEBOOK", names.instanceLabel))
         if authEnabled {
             let secret = KernelSpecRenderer.nonEmpty(input.notebook.spec.auth?.secretName) ?? names.secret

@@ -8,14 +8,20 @@ public struct NotebookRenderInput: Sendable {
     public var gateway: GatewayConnection?
     /// JupyterLab's token to keep in the notebook Secret; `nil` when auth is disabled or the spec names a Secret.
     public var notebookToken: String?
+    /// The notebook's own gateway token (its identity on the gateway); `nil` without a gateway.
+    public var gatewayToken: String?
     /// Images.
     public var settings: RenderSettings
 
     /// Creates an input.
-    public init(notebook: JupyterNotebook, gateway: GatewayConnection?, notebookToken: String?, settings: RenderSettings = RenderSettings()) {
+    public init(
+        notebook: JupyterNotebook, gateway: GatewayConnection?, notebookToken: String?, gatewayToken: String? = nil,
+        settings: RenderSettings = RenderSettings()
+    ) {
         self.notebook = notebook
         self.gateway = gateway
         self.notebookToken = notebookToken
+        self.gatewayToken = gatewayToken
         self.settings = settings
     }
 }
@@ -28,14 +34,17 @@ public struct NotebookRendering: Sendable {
     public var url: String
     /// The work-directory claim, if any.
     public var pvcName: String?
+    /// Optional children to delete (the gateway CA once the gateway stops serving HTTPS).
+    public var absent: [AbsentChild] = []
 }
 
-/// Pure rendering of a JupyterNotebook's children: its Secret, work-directory claim, Deployment and Service.
+/// Pure rendering of a JupyterNotebook's children: its Secrets (JupyterLab's token, its own gateway token),
+/// the gateway's CA, work-directory claim, Deployment and Service.
 public struct NotebookRenderer: Sendable {
     /// Secret key of JupyterLab's token.
     public static let tokenKey = "token"
-    /// Secret key of the gateway's token.
-    public static let gatewayTokenKey = "gateway-token"
+    /// Key of the token in the notebook's gateway-token Secret.
+    public static let gatewayTokenKey = "token"
 
     let input: NotebookRenderInput
     let names: NotebookNames
@@ -70,36 +79,50 @@ public struct NotebookRenderer: Sendable {
         "http://\(notebook.name).\(notebook.namespace):\(JupyterNotebookSpec.port)"
     }
 
-    /// The notebook's user: `spec.user`, else its name.
-    public static func user(of notebook: JupyterNotebook) -> String {
-        KernelSpecRenderer.nonEmpty(notebook.spec.user) ?? notebook.name
-    }
-
     /// Whether JupyterLab's token is enabled.
     var authEnabled: Bool { input.notebook.spec.auth?.mode != "disable" }
 
     /// Renders everything.
     public func render() -> NotebookRendering {
         var children: [DesiredChild] = []
-        if let secret = secret() { children.append(secret) }
+        var absent: [AbsentChild] = []
+        if let secret = secret() {
+            children.append(secret)
+        } else {
+            // Nothing of JupyterLab's to keep: a Secret an older controller made only to hold the gateway's
+            // shared token goes.
+            absent.append(AbsentChild(.secrets, namespace: input.notebook.namespace, name: names.secret))
+        }
+        if let secret = gatewayTokenSecret() { children.append(secret) }
+        if let configMap = gatewayCAConfigMap() {
+            children.append(configMap)
+        } else {
+            absent.append(AbsentChild(.configMaps, namespace: input.notebook.namespace, name: names.gatewayCAConfigMap))
+        }
+        if let access = gatewayAccess() {
+            children += access
+        } else {
+            absent += Self.gatewayAccessChildren(namespace: input.notebook.namespace, names: names)
+        }
         let storage = self.storage
         if let claim = claim(storage) { children.append(claim) }
         if input.gateway != nil { children.append(gatewayClientConfigMap()) }
         children.append(deployment(storage: storage))
         children.append(service())
-        return NotebookRendering(children: children, url: Self.url(for: input.notebook), pvcName: storage?.claimName)
+        var rendering = NotebookRendering(children: children, url: Self.url(for: input.notebook), pvcName: storage?.claimName)
+        rendering.absent = absent
+        return rendering
     }
 
     // MARK: Secret
 
-    /// The notebook Secret: JupyterLab's token (unless given elsewhere) and a copy of the gateway's token
-    /// (a pod can only read Secrets of its own namespace).
+    /// The notebook Secret: JupyterLab's token (unless given elsewhere). The gateway's own token is never
+    /// given to a notebook: it has its own (``gatewayTokenSecret()``).
     func secret() -> DesiredChild? {
         var data: [String: KubeJSON] = [:]
         if authEnabled, input.notebook.spec.auth?.secretName == nil, let token = input.notebookToken {
             data[Self.tokenKey] = .string(Base64.encode(token))
         }
-        if let gateway = input.gateway { data[Self.gatewayTokenKey] = .string(Base64.encode(gateway.token)) }
         guard !data.isEmpty else { return nil }
         var object = factory.make(.secrets, name: names.secret)
         object.fields["type"] = "Opaque"

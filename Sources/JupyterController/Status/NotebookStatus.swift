@@ -77,10 +77,10 @@ public struct NotebookStatusBuilder: Sendable {
                 message: problems.isEmpty ? "all children reconciled" : problems.map(\.message).joined(separator: "; "),
                 observedGeneration: generation),
         ]
-        if gateway.reason == "GatewayNotAllowed" {
+        // Refusals the user must act on get a condition of their own.
+        if gateway.reason == "GatewayNotAllowed" || gateway.reason == "UserConflict" {
             conditions.append(Condition(
-                type: "GatewayNotAllowed", status: true, reason: "GatewayNotAllowed", message: gateway.message,
-                observedGeneration: generation))
+                type: gateway.reason, status: true, reason: gateway.reason, message: gateway.message, observedGeneration: generation))
         }
         if let refusal = templateRefusal {
             conditions.append(Condition(
