@@ -218,6 +218,7 @@ struct GatewayPlan {
         }
         var services: [any Service] = []
         var kubernetesClient: KubernetesClient?
+        var podTracker: KernelPodTracker?
         if let problem = kubernetesProblem {
             logger.warning("no usable Kubernetes configuration: pod kernelspecs are not offered", metadata: ["reason": "\(problem)"])
         }
@@ -225,6 +226,7 @@ struct GatewayPlan {
             let client = try KubernetesClient(configuration: kubernetes.client, logger: logger)
             kubernetesClient = client
             let tracker = KernelPodTracker(client: client, configuration: kubernetes.provisioner, logger: logger)
+            podTracker = tracker
             let roster = ReplicaRoster(client: client, configuration: kubernetes.provisioner, logger: logger)
             services += [tracker, roster, KernelOwnershipClaims(roster: roster, tracker: tracker, client: client,
                                                                 namespace: kubernetes.provisioner.namespace, logger: logger)]
@@ -245,6 +247,8 @@ struct GatewayPlan {
         let (registry, usersService) = try await users.start(
             adminToken: token.value, kubernetes: kubernetesClient.map { ($0, self.kubernetes?.client.namespace ?? "default") }, logger: logger)
         services += usersService.map { [$0] } ?? []
+        // Users' kernels run in their workspaces' namespaces: watched from the start, so those are adopted too.
+        if let podTracker { registry.observe { podTracker.watch(namespaces: $0.workspaceNamespaces) } }
         let app = try GatewayServer.makeApplication(settings: http, manager: manager, users: registry, logger: logger) { port in
             let url = Self.connectURL(http, port: port)
             logger.info("elastic-jupyter gateway listening", metadata: [

@@ -87,4 +87,51 @@ import Testing
         #expect(rendered.notes.count == 1 && rendered.notes[0].contains("alice-work"), "\(rendered.notes)")
         #expect(rendered.pod.json[path: "spec", "nodeSelector", "accelerator"] == "a100", "the kernelspec's placement is kept")
     }
+
+    @Test(arguments: [
+        ("/home/jovyan/work/analysis", "/home/jovyan/work/analysis"),
+        ("/home/jovyan/work/analysis/", "/home/jovyan/work/analysis"),
+        ("/home/jovyan/work", "/home/jovyan/work"),
+        ("/home/jovyan/workshop", "/home/jovyan/work"),
+        ("/home/jovyan/work/../../etc", "/home/jovyan/work"),
+        ("relative/dir", "/home/jovyan/work"),
+    ])
+    func jupyterServersWorkingDirectoryIsUsedWhenInsideTheWorkspace(requested: String, expected: String) {
+        let workspace = KernelWorkspace(claim: "alice-work", mountPath: "/home/jovyan/work")
+        #expect(workspace.workingDirectory(notebookPath: nil, requested: requested) == expected)
+    }
+
+    @Test func aKernelRunsInItsUsersNamespaceWithEverythingItCreates() throws {
+        let directory = try R.SpecDirectory(template: nil)
+        var context = R.context(R.spec(directory), env: [:])
+        context.workspace = KernelWorkspace(claim: "alice-work", mountPath: "/home/jovyan/work")
+        context.namespace = "team-a"
+        let rendered = try KernelPodRenderer(configuration: .init(namespace: "kernels", gatewayName: "gw-1")).render(context, key: "k")
+        #expect(rendered.namespace == "team-a")
+        #expect(rendered.secret.metadata.namespace == "team-a")
+        #expect(R.container(rendered)["env"]?.arrayValue?.contains { $0["name"] == "KERNEL_NAMESPACE" && $0["value"] == "team-a" } == true)
+        context.namespace = nil
+        let home = try KernelPodRenderer(configuration: .init(namespace: "kernels", gatewayName: "gw-1")).render(context, key: "k")
+        #expect(home.namespace == "kernels" && home.secret.metadata.namespace == "kernels")
+    }
+
+    @Test func anAdoptedPodTellsTheWorkspaceItMountsButNotTheGatewaysClaim() throws {
+        let labels = ["elastic-jupyter.io/notebook": "alice"]
+        let rendered = try render(KernelWorkspace(claim: "alice-work", mountPath: "/home/jovyan/work", notebookPodLabels: labels),
+                                  path: "analysis/report.ipynb")
+        let found = try #require(KernelWorkspace.mounted(in: rendered.pod))
+        #expect(found.0 == KernelWorkspace(claim: "alice-work", mountPath: "/home/jovyan/work", notebookPodLabels: labels))
+        #expect(found.1 == "analysis/")
+        #expect(found.0.workingDirectory(notebookPath: found.1) == "/home/jovyan/work/analysis", "a relaunch starts where it was")
+        let shared = try render(nil, path: nil, configuration: .init(namespace: "kernels", gatewayName: "gw-1", workspaceClaim: "shared"))
+        #expect(KernelWorkspace.mounted(in: shared.pod) == nil)
+        let template = """
+        metadata:
+          annotations:
+            elastic-jupyter.io/workspace: shared
+        """
+        let forged = try render(nil, path: nil, template: template,
+                                configuration: .init(namespace: "kernels", gatewayName: "gw-1", workspaceClaim: "shared"))
+        #expect(forged.pod.metadata.annotations[KernelPodLabels.workspaceAnnotation] == nil, "a template cannot claim a workspace")
+    }
 }

@@ -32,8 +32,11 @@ extension KernelManager {
                 ])
                 continue
             }
-            let launchContext = LaunchContext(kernelID: running.kernelID, spec: spec, environment: running.environment,
+            var launchContext = LaunchContext(kernelID: running.kernelID, spec: spec, environment: running.environment,
                                               workingDirectory: running.workingDirectory, user: running.user)
+            launchContext.workspace = running.workspace
+            launchContext.notebookPath = running.notebookPath
+            launchContext.namespace = running.namespace
             let lifecycle = KernelLifecycle(autoRestart: configuration.autoRestart, maxAutomaticRestarts: configuration.maxRestartAttempts,
                                             adopting: true, restarts: running.restarts)
             let kernel = ManagedKernel(launchContext: launchContext, lifecycle: lifecycle, now: running.createdAt,

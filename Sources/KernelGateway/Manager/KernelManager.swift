@@ -197,6 +197,11 @@ public actor KernelManager: Service {
         var context = LaunchContext(kernelID: kernelID, spec: spec, environment: environment, workingDirectory: workingDirectory, user: user)
         context.notebookPath = request.path
         context.userKernelLimit = userLimit
+        // The owner's own files only: an admin starting for someone else gets none of theirs (nor its own).
+        if let workspace = requester.workspace, requester.name != nil, requester.name == user {
+            context.workspace = KernelWorkspace(claim: workspace.claim, mountPath: workspace.mountPath)
+            context.namespace = workspace.namespace
+        }
         return context
     }
 

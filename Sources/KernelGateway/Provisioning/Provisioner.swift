@@ -21,6 +21,9 @@ public struct LaunchContext: Sendable {
     public var notebookPath: String?
     /// The user's files, mounted into a kernel pod (from the users entry, never from the client).
     public var workspace: KernelWorkspace?
+    /// The namespace of the kernel's pod when not the gateway's own: its user's workspace namespace (from the users
+    /// entry, never from the client).
+    public var namespace: String?
     /// The owner's own limit of kernels at once (their users entry's `maxKernels`), replacing the per-user limit;
     /// nil = the gateway's.
     public var userKernelLimit: Int?
@@ -121,6 +124,12 @@ public struct RunningKernel: Sendable {
     public var lastActivity: Date?
     /// Restarts recorded so far.
     public var restarts: Int
+    /// The user's files as its pod mounts them (a relaunch mounts them again), if any.
+    public var workspace: KernelWorkspace?
+    /// The notebook's path relative to the workspace, as far as the pod's working directory tells.
+    public var notebookPath: String?
+    /// Where it runs, when not the gateway's own namespace (a relaunch goes there again).
+    public var namespace: String?
     /// Waits (at most the given time) until it runs and returns it, ready to be connected to.
     public var resume: @Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel
 

@@ -18,6 +18,11 @@ public struct UserDirectory: Sendable, Equatable {
     /// Number of users.
     public var count: Int { usersByTokenHash.count }
 
+    /// The namespaces of the users' workspaces (where their kernels run).
+    public var workspaceNamespaces: Set<String> {
+        Set(usersByTokenHash.values.compactMap { $0.workspace?.namespace })
+    }
+
     /// The user whose token this is, if any.
     public func identity(forToken token: String) -> UserIdentity? {
         usersByTokenHash[Self.tokenHash(token)]

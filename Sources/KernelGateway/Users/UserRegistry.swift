@@ -9,6 +9,7 @@ public final class UserRegistry: Sendable {
     private let adminToken: String
     private let usersConfigured: Bool
     private let directory: Mutex<UserDirectory>
+    private let observers = Mutex<[@Sendable (UserDirectory) -> Void]>([])
 
     /// Creates a registry.
     /// - Parameters:
@@ -26,6 +27,13 @@ public final class UserRegistry: Sendable {
     /// Replaces the users (a good reload of the file or Secret).
     public func replace(_ users: UserDirectory) {
         directory.withLock { $0 = users }
+        for observer in observers.withLock({ $0 }) { observer(users) }
+    }
+
+    /// Calls `observer` with the users now and after every replacement (keep it short: it runs on the watcher's task).
+    public func observe(_ observer: @escaping @Sendable (UserDirectory) -> Void) {
+        observers.withLock { $0.append(observer) }
+        observer(directory.withLock { $0 })
     }
 
     /// Number of users now.

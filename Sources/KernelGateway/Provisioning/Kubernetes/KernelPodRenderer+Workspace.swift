@@ -14,7 +14,8 @@ extension KernelPodRenderer {
     /// Plans the user's workspace for a pod whose spec (after the template) is `podSpec`. A ReadWriteOnce claim pins
     /// the pod to the notebook server's node; a pod that is already pinned elsewhere by its kernelspec (a node
     /// selector or affinity, or GPUs) could then never be scheduled, so it starts without the workspace instead.
-    static func plan(workspace: KernelWorkspace, podSpec: [String: KubeJSON], requestsGPUs: Bool, notebookPath: String?) -> WorkspacePlan {
+    static func plan(workspace: KernelWorkspace, podSpec: [String: KubeJSON], requestsGPUs: Bool, notebookPath: String?,
+                     requestedDirectory: String? = nil) -> WorkspacePlan {
         if let labels = workspace.notebookPodLabels {
             let pinnedElsewhere = podSpec["nodeSelector"]?.objectValue?.isEmpty == false || podSpec["affinity"] != nil
                 || podSpec["nodeName"] != nil || requestsGPUs
@@ -27,10 +28,10 @@ extension KernelPodRenderer {
                 "topologyKey": "kubernetes.io/hostname",
             ]]]]
             return WorkspacePlan(volume: volume(workspace), mount: mount(workspace),
-                                 workingDirectory: workspace.workingDirectory(notebookPath: notebookPath), affinity: affinity)
+                                 workingDirectory: workspace.workingDirectory(notebookPath: notebookPath, requested: requestedDirectory), affinity: affinity)
         }
         return WorkspacePlan(volume: volume(workspace), mount: mount(workspace),
-                             workingDirectory: workspace.workingDirectory(notebookPath: notebookPath))
+                             workingDirectory: workspace.workingDirectory(notebookPath: notebookPath, requested: requestedDirectory))
     }
 
     private static func volume(_ workspace: KernelWorkspace) -> KubeJSON {

@@ -18,6 +18,8 @@ public struct KernelPodRenderer: Sendable {
         /// Connection info as written into the Secret (ip `0.0.0.0`; the gateway uses the pod IP).
         public var connectionInfo: ConnectionInfo
         public var podName: String
+        /// The namespace of both.
+        public var namespace: String { pod.metadata.namespace ?? "" }
         /// A random id of this launch, in an annotation of both objects: how a create whose answer was lost
         /// is recognised as this launch's own.
         public var launchID: String
@@ -45,6 +47,7 @@ public struct KernelPodRenderer: Sendable {
         let env = context.environment
         let podName = Self.podName(user: context.user, kernelID: context.kernelID)
         let secretName = podName + "-connection"
+        let namespace = Self.namespace(of: context, home: configuration.namespace)
         let image = try chooseImage(spec: spec, ours: ours, env: env)
         let (uid, gid) = try configuration.identity.ids(env: env, defaultUID: configuration.defaultUID, defaultGID: configuration.defaultGID)
         let volumes = try selectVolumes(ours: ours, env: env)
@@ -56,7 +59,7 @@ public struct KernelPodRenderer: Sendable {
         let connectionFile = configuration.connectionMountPath + "/connection.json"
 
         let variables: [String: String] = [
-            "kernel_id": context.kernelID, "kernel_username": context.user ?? "", "kernel_namespace": configuration.namespace,
+            "kernel_id": context.kernelID, "kernel_username": context.user ?? "", "kernel_namespace": namespace,
             "kernel_image": image, "kernel_pod_name": podName, "kernel_name": spec.name,
             "kernel_working_dir": env["KERNEL_WORKING_DIR"] ?? "",
         ]
@@ -70,7 +73,7 @@ public struct KernelPodRenderer: Sendable {
         pod.kind = "Pod"
         pod.metadata.name = podName
         pod.metadata.generateName = nil
-        pod.metadata.namespace = configuration.namespace
+        pod.metadata.namespace = namespace
         var labels = pod.metadata.labels
         labels[KernelPodLabels.name] = "elastic-jupyter"
         labels[KernelPodLabels.component] = "kernel"
@@ -100,6 +103,7 @@ public struct KernelPodRenderer: Sendable {
         annotations[KernelPodLabels.launchAnnotation] = launchID
         annotations[KernelPodLabels.ownerAnnotation] = configuration.replicaID
         annotations.removeValue(forKey: KernelPodLabels.endingAnnotation)
+        annotations.removeValue(forKey: KernelPodLabels.workspaceAnnotation)
         pod.metadata.annotations = annotations
 
         // Spec.
@@ -123,10 +127,12 @@ public struct KernelPodRenderer: Sendable {
         var workspaceDirectory: String?
         if let workspace = context.workspace {
             let requestsGPUs = (resources["limits"]?.objectValue ?? [:]).keys.contains { $0.hasSuffix("/gpu") }
-            let plan = Self.plan(workspace: workspace, podSpec: podSpec, requestsGPUs: requestsGPUs, notebookPath: context.notebookPath)
+            let plan = Self.plan(workspace: workspace, podSpec: podSpec, requestsGPUs: requestsGPUs, notebookPath: context.notebookPath,
+                                 requestedDirectory: env["KERNEL_WORKING_DIR"])
             if let volume = plan.volume, let mount = plan.mount {
                 podVolumes.append(volume)
                 mounts.append(mount)
+                pod.metadata.annotations[KernelPodLabels.workspaceAnnotation] = workspace.claim
             }
             if let affinity = plan.affinity { podSpec["affinity"] = affinity }
             if let leftOut = plan.leftOut { notes.append(leftOut) }
@@ -160,7 +166,7 @@ public struct KernelPodRenderer: Sendable {
             containerEnv.append(["name": .string(name), "value": .string(value)])
         }
         containerEnv.append(["name": "KERNEL_POD_NAME", "value": .string(podName)])
-        containerEnv.append(["name": "KERNEL_NAMESPACE", "value": .string(configuration.namespace)])
+        containerEnv.append(["name": "KERNEL_NAMESPACE", "value": .string(namespace)])
         container["env"] = .array(containerEnv)
         var containerMounts = container["volumeMounts"]?.arrayValue ?? []
         containerMounts += mounts
@@ -197,12 +203,18 @@ public struct KernelPodRenderer: Sendable {
         // The Secret holding the connection file.
         let connectionJSON: Data
         do { connectionJSON = try JSONEncoder().encode(info) } catch { throw .internalError("cannot encode connection info") }
-        var secret = KubeObject(apiVersion: "v1", kind: "Secret", name: secretName, namespace: configuration.namespace)
+        var secret = KubeObject(apiVersion: "v1", kind: "Secret", name: secretName, namespace: namespace)
         secret.metadata.labels = labels
         secret.metadata.annotations = [KernelPodLabels.launchAnnotation: launchID]
         secret.fields["type"] = "Opaque"
         secret.fields["data"] = ["connection.json": .string(connectionJSON.base64EncodedString())]
         return Rendered(pod: pod, secret: secret, connectionInfo: info, podName: podName, launchID: launchID, notes: notes)
+    }
+
+    /// The namespace of a kernel's pod and Secret: its user's workspace's (the notebook server's), else the gateway's
+    /// own (`home`). Never taken from the request.
+    static func namespace(of context: LaunchContext, home: String) -> String {
+        context.namespace ?? home
     }
 
     /// The Pod Security "restricted" fields, forced on every container of the pod (which also loses any

@@ -16,16 +16,27 @@ public struct KernelWorkspace: Sendable, Equatable {
         self.notebookPodLabels = notebookPodLabels
     }
 
-    /// The directory a kernel for the notebook at `notebookPath` (relative to the mount, as jupyter_server sends
-    /// it in `path`) starts in: the notebook's directory under ``mountPath``, or ``mountPath`` itself when the
-    /// path is absent or not a plain relative path (`..`, absolute, control characters).
-    public func workingDirectory(notebookPath: String?) -> String {
-        guard let notebookPath, !notebookPath.isEmpty, notebookPath.utf8.count <= 4096, !notebookPath.hasPrefix("/"),
-              notebookPath.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else { return mountPath }
-        let parts = notebookPath.split(separator: "/", omittingEmptySubsequences: true)
-        guard !parts.contains(where: { $0 == ".." || $0 == "." }) else { return mountPath }
+    /// The directory a kernel starts in: `requested` (jupyter_server's `KERNEL_WORKING_DIR`, the notebook's directory on
+    /// the notebook server) when it is a plain absolute path inside ``mountPath``; else the directory of the notebook at
+    /// `notebookPath` (relative to the mount, as jupyter_server sends it in `path` when its root is the mount); else
+    /// ``mountPath`` itself. Paths with `..`, `.` or control characters are never used.
+    public func workingDirectory(notebookPath: String?, requested: String? = nil) -> String {
+        if let requested, requested.hasPrefix("/"), let parts = Self.plainParts(requested) {
+            let directory = "/" + parts.joined(separator: "/")
+            if directory == mountPath || directory.hasPrefix(mountPath + "/") { return directory }
+        }
+        guard let notebookPath, !notebookPath.hasPrefix("/"), let parts = Self.plainParts(notebookPath) else { return mountPath }
         // A path naming a notebook file starts in its directory; one naming a directory starts there.
-        let directory = notebookPath.hasSuffix("/") ? parts : parts.dropLast()
+        let directory = notebookPath.hasSuffix("/") ? parts : Array(parts.dropLast())
         return directory.isEmpty ? mountPath : mountPath + "/" + directory.joined(separator: "/")
+    }
+
+    /// The non-empty segments of a path without `.`, `..` or control characters, at most 4096 bytes; nil otherwise.
+    static func plainParts(_ path: String) -> [Substring]? {
+        guard !path.isEmpty, path.utf8.count <= 4096,
+              path.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else { return nil }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard !parts.contains(where: { $0 == ".." || $0 == "." }) else { return nil }
+        return parts
     }
 }

@@ -10,19 +10,13 @@ extension KubernetesPodProvisioner {
     /// each with what its pod and connection Secret record (id, kernelspec, user, environment, start, last
     /// activity, restarts). Nothing is created or deleted here; the Secret is read when the kernel is resumed.
     public func runningKernels() async -> [RunningKernel] {
-        do {
-            try await tracker.waitForSync(timeout: Self.adoptionSyncTimeout)
-        } catch {
-            logger.warning("cannot list kernel pods to adopt", metadata: ["error": "\(error)"])
-            return []
-        }
-        return tracker.pods.store.list().compactMap(runningKernel(from:))
+        await tracker.syncedPods(timeout: Self.adoptionSyncTimeout).compactMap(runningKernel(from:))
     }
 
     /// Every change of one of this gateway's live kernel pods (a kernel another replica started, an activity
     /// annotation), from the pod watch, until cancelled.
     public func followRunningKernels(_ handle: @escaping @Sendable (RunningKernel) async -> Void) async {
-        for await event in tracker.pods.changes(replayExisting: false) {
+        for await event in tracker.podChanges(replayExisting: false) {
             if case .deleted = event { continue }
             if let running = runningKernel(from: event.object) { await handle(running) }
         }
@@ -41,18 +35,25 @@ extension KubernetesPodProvisioner {
         let created = meta.creationTimestamp.flatMap(Self.parseTimestamp) ?? Date()
         let lastActivity = meta.annotations[KernelPodLabels.lastActivityAnnotation].flatMap(Self.parseTimestamp)
         let restarts = meta.annotations[KernelPodLabels.restartsAnnotation].flatMap { Int($0) }.map { max(0, min($0, 1_000_000)) } ?? 0
-        return RunningKernel(
+        let namespace = meta.namespace ?? configuration.namespace
+        var running = RunningKernel(
             kernelID: kernelID, kernelSpecName: specName, user: KernelPodLabels.owner(annotations: meta.annotations, labels: meta.labels),
             environment: environment, workingDirectory: environment["KERNEL_WORKING_DIR"] ?? "",
             createdAt: created, lastActivity: lastActivity, restarts: restarts
         ) { timeout throws(ProvisionerError) in
-            try await self.resume(kernelID: kernelID, podName: podName, podUID: podUID, secretName: secretName, timeout: timeout)
+            try await self.resume(kernelID: kernelID, namespace: namespace, podName: podName, podUID: podUID, secretName: secretName, timeout: timeout)
         }
+        if let (workspace, notebookPath) = KernelWorkspace.mounted(in: pod) {
+            running.workspace = workspace
+            running.notebookPath = notebookPath
+        }
+        if namespace != configuration.namespace { running.namespace = namespace }
+        return running
     }
 
     /// Reads the kernel's connection Secret and waits until its pod runs with an IP.
-    func resume(kernelID: String, podName: String, podUID: String, secretName: String, timeout: Duration) async throws(ProvisionerError) -> any ProvisionedKernel {
-        let namespace = configuration.namespace
+    func resume(kernelID: String, namespace: String, podName: String, podUID: String, secretName: String,
+                timeout: Duration) async throws(ProvisionerError) -> any ProvisionedKernel {
         let secret: KubeObject
         do {
             secret = try await client.get(.secrets, name: secretName, namespace: namespace, as: KubeObject.self)
@@ -72,13 +73,13 @@ extension KubernetesPodProvisioner {
             for object in unusable {
                 await PodLaunch.delete(object, client: client, namespace: namespace, logger: logger)
             }
-            _ = await withDeadline(.seconds(30)) { [tracker] in await tracker.waitUntilGone(podName: podName) }
+            _ = await withDeadline(.seconds(30)) { [tracker] in await tracker.waitUntilGone(podName: podName, namespace: namespace) }
             throw .failed(.provisioner("The kernel's connection Secret holds no valid connection file"))
         }
-        let kernel = PodKernel(provisioner: self, kernelID: kernelID, podName: podName, podUID: podUID, secretName: secretName,
+        let kernel = PodKernel(provisioner: self, kernelID: kernelID, namespace: namespace, podName: podName, podUID: podUID, secretName: secretName,
                                secretUID: secret.uid, connectionInfo: info)
         do {
-            kernel.setIP(try await tracker.waitUntilRunning(podName: podName, timeout: timeout))
+            kernel.setIP(try await tracker.waitUntilRunning(podName: podName, namespace: namespace, timeout: timeout))
         } catch {
             if case .launchFailed(let failure) = error { throw .failed(failure) }
             throw .refused(error)

@@ -49,7 +49,10 @@ public struct KubernetesPodProvisioner: Provisioner {
         for note in rendered.notes {
             logger.warning("kernel pod rendered with a note", metadata: ["kernel_id": "\(context.kernelID)", "note": "\(note)"])
         }
-        let namespace = configuration.namespace
+        let namespace = rendered.namespace
+        guard tracker.watches(in: namespace) != nil else {
+            throw .failed(.podFailed(pod: rendered.podName, reason: "the gateway watches kernel pods in \(KernelPodTracker.maximumNamespaces) namespaces already"))
+        }
         let launch = PodLaunch(client: client, namespace: namespace, launchID: rendered.launchID, logger: logger)
         let pod: KubeObject
         do {
@@ -71,13 +74,13 @@ public struct KubernetesPodProvisioner: Provisioner {
             ])
             throw .launchFailed("Could not create the kernel pod (\(Self.shortReason(error)))")
         }
-        let kernel = PodKernel(provisioner: self, kernelID: context.kernelID, podName: rendered.podName, podUID: launch.uid(of: .pods),
+        let kernel = PodKernel(provisioner: self, kernelID: context.kernelID, namespace: namespace, podName: rendered.podName, podUID: launch.uid(of: .pods),
                                secretName: rendered.secret.name, secretUID: launch.uid(of: .secrets),
                                connectionInfo: rendered.connectionInfo)
         logger.info("kernel pod created", metadata: ["kernel_id": "\(context.kernelID)", "pod": "\(rendered.podName)"])
         let ip: String
         do {
-            ip = try await tracker.waitUntilRunning(podName: rendered.podName, timeout: context.launchTimeout)
+            ip = try await tracker.waitUntilRunning(podName: rendered.podName, namespace: namespace, timeout: context.launchTimeout)
         } catch {
             await kernel.cleanUp()
             if case .launchFailed(let failure) = error { throw .failed(failure) }

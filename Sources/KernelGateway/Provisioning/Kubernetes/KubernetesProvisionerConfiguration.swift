@@ -93,6 +93,8 @@ public enum KernelPodLabels {
     public static let endingAnnotation = "elastic-jupyter.io/ending"
     /// Session id → `{"msg_id", "date"}` of the last iopub message a stopping replica handed to it (a JSON object).
     public static let iopubCursorsAnnotation = "elastic-jupyter.io/iopub-cursors"
+    /// The claim of the user's workspace a kernel pod mounts (kernels of the gateway-wide claim have none).
+    public static let workspaceAnnotation = "elastic-jupyter.io/workspace"
     /// A random id of the launch that created the object: how an ambiguous create is recognised as ours.
     public static let launchAnnotation = "elastic-jupyter.io/launch"
 

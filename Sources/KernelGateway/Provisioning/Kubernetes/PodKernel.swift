@@ -24,11 +24,11 @@ final class PodKernel: ProvisionedKernel {
     let provisioner: KubernetesPodProvisioner
     let kernelID: String
 
-    init(provisioner: KubernetesPodProvisioner, kernelID: String, podName: String, podUID: String?, secretName: String,
+    init(provisioner: KubernetesPodProvisioner, kernelID: String, namespace: String, podName: String, podUID: String?, secretName: String,
          secretUID: String?, connectionInfo: ConnectionInfo) {
         self.provisioner = provisioner
         self.kernelID = kernelID
-        let (client, tracker, namespace, logger) = (provisioner.client, provisioner.tracker, provisioner.configuration.namespace, provisioner.logger)
+        let (client, tracker, logger) = (provisioner.client, provisioner.tracker, provisioner.logger)
         self.client = client
         self.tracker = tracker
         self.podName = podName
@@ -52,7 +52,7 @@ final class PodKernel: ProvisionedKernel {
 
     var hasExited: Bool {
         if ended.withLock({ $0 }) != nil { return true }
-        guard let pod = tracker.pod(named: podName) else { return true }
+        guard let pod = tracker.pod(named: podName, in: namespace) else { return true }
         if case .failed = PodAssessment.assess(pod, scaleUpTriggered: false) { return true }
         return false
     }
@@ -74,17 +74,17 @@ final class PodKernel: ProvisionedKernel {
                 await PodLaunch.delete(object, client: client, namespace: namespace, logger: logger, grace: max(0, seconds))
             }
         }.value
-        _ = await withDeadline(grace + .seconds(10)) { await self.tracker.waitUntilGone(podName: self.podName) }
+        _ = await withDeadline(grace + .seconds(10)) { await self.tracker.waitUntilGone(podName: self.podName, namespace: self.namespace) }
     }
 
     func waitForExit() async -> KernelExit {
-        let end = await tracker.waitUntilEnded(podName: podName)
+        let end = await tracker.waitUntilEnded(podName: podName, namespace: namespace)
         ended.withLock { $0 = end?.reason ?? "The kernel pod is gone" }
         return Self.exit(end) ?? .lost(reason: "The kernel pod is gone")
     }
 
     func waitForExitOrCancellation() async -> KernelExit? {
-        Self.exit(await tracker.waitUntilEnded(podName: podName))
+        Self.exit(await tracker.waitUntilEnded(podName: podName, namespace: namespace))
     }
 
     static func exit(_ end: KernelPodTracker.PodEnd?) -> KernelExit? {
@@ -97,7 +97,7 @@ final class PodKernel: ProvisionedKernel {
     }
 
     var isOwnedHere: Bool {
-        guard let pod = tracker.pod(named: podName) else { return true }
+        guard let pod = tracker.pod(named: podName, in: namespace) else { return true }
         return pod.metadata.annotations[KernelPodLabels.ownerAnnotation] == provisioner.configuration.replicaID
     }
 
@@ -130,7 +130,7 @@ final class PodKernel: ProvisionedKernel {
     static let maxCursors = 32
 
     func iopubCursor(forSession session: String) -> IopubCursor? {
-        guard let text = tracker.pod(named: podName)?.metadata.annotations[KernelPodLabels.iopubCursorsAnnotation],
+        guard let text = tracker.pod(named: podName, in: namespace)?.metadata.annotations[KernelPodLabels.iopubCursorsAnnotation],
               text.utf8.count <= 64 << 10,
               let cursors = try? JSONDecoder().decode([String: IopubCursor].self, from: Data(text.utf8)),
               let cursor = cursors[session], cursor.isWithinBounds else { return nil }
@@ -139,7 +139,7 @@ final class PodKernel: ProvisionedKernel {
 
     func awaitReplacement(timeout: Duration) async -> (@Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel)? {
         let (tracker, provisioner, kernelID, oldUID) = (self.tracker, self.provisioner, self.kernelID, self.podUID)
-        let changes = tracker.pods.changes(replayExisting: true)
+        let changes = tracker.podChanges(replayExisting: true)
         let found = await withDeadline(timeout) { () -> RunningKernel? in
             for await event in changes {
                 if case .deleted = event { continue }
@@ -158,7 +158,7 @@ final class PodKernel: ProvisionedKernel {
         let now = Date()
         let interval = provisioner.configuration.activityAnnotationInterval
         // Another replica (or an earlier process) may have recorded later use: never move the record back.
-        let annotations = tracker.pod(named: podName)?.metadata.annotations ?? [:]
+        let annotations = tracker.pod(named: podName, in: namespace)?.metadata.annotations ?? [:]
         let recorded = annotations[KernelPodLabels.lastActivityAnnotation].flatMap(KubernetesPodProvisioner.parseTimestamp)
         if let recorded, recorded >= lastActivity.addingTimeInterval(-0.5),
            annotations[KernelPodLabels.restartsAnnotation] ?? "0" == String(restarts) {

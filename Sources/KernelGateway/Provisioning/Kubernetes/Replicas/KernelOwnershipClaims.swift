@@ -43,7 +43,7 @@ public struct KernelOwnershipClaims: Service {
     /// Claims every live kernel pod whose owner is not alive.
     func claimOrphans() async {
         let now = Date()
-        for pod in tracker.pods.store.list() {
+        for pod in tracker.allPods() {
             let annotations = pod.metadata.annotations
             guard !pod.metadata.isBeingDeleted, annotations[KernelPodLabels.endingAnnotation] == nil,
                   let name = pod.metadata.name, let version = pod.metadata.resourceVersion else { continue }
@@ -54,7 +54,7 @@ public struct KernelOwnershipClaims: Service {
                 "annotations": [.init(stringLiteral: KernelPodLabels.ownerAnnotation): .string(roster.replicaID)],
             ]]
             do {
-                _ = try await client.patch(.pods, name: name, namespace: namespace, patch: patch, as: KubeObject.self)
+                _ = try await client.patch(.pods, name: name, namespace: pod.metadata.namespace ?? namespace, patch: patch, as: KubeObject.self)
                 logger.info("took over a kernel from a gone replica", metadata: [
                     "kernel_id": "\(pod.metadata.labels[KernelPodLabels.kernelID] ?? "-")", "previous_owner": "\(owner ?? "-")",
                 ])

@@ -103,7 +103,7 @@ actor KernelSlotLedger {
 
     /// Entries whose kernel still has a pod, or that are recent enough to belong to a start in progress.
     private func pruned(_ entries: [String: Entry]) -> [String: Entry] {
-        let live = Set(tracker.pods.store.list().compactMap { $0.metadata.labels[KernelPodLabels.kernelID] })
+        let live = Set(tracker.allPods().compactMap { $0.metadata.labels[KernelPodLabels.kernelID] })
         let now = Date()
         return entries.filter { id, entry in live.contains(id) || now.timeIntervalSince(entry.admitted) < staleAfter }
     }
