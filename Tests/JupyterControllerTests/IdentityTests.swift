@@ -165,6 +165,15 @@ import Testing
         let resources = (role["rules"]?.arrayValue ?? []).compactMap { $0["resources"]?[0]?.stringValue }
         #expect(resources == ["pods", "secrets", "events"], "kernel pods only: no leases, no users Secret")
         #expect(role.ownerReferences.first?.uid == "uid-nb")
+        let account = try #require(rendering.children.child("ServiceAccount", "gw-kernel"), "kernel pods there need their account")
+        #expect(account["automountServiceAccountToken"] == false)
+        #expect(account.ownerReferences.isEmpty, "shared by the namespace's notebooks of the gateway")
+        let policy = try #require(rendering.children.child("NetworkPolicy", "nb-gateway-kernels"))
+        #expect(policy[path: "spec", "podSelector", "matchLabels", "elastic-jupyter.io/user-hash"]
+            == .string(NotebookIdentity.userHash(NotebookIdentity.user(of: notebook))))
+        let from = policy[path: "spec", "ingress"]?[0]?["from"]?[0]
+        #expect(from?[path: "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"] == "team-b")
+        #expect(from?[path: "podSelector", "matchLabels", "app.kubernetes.io/component"] == "gateway")
 
         let sameNamespace = NotebookRenderer(NotebookRenderInput(
             notebook: try Fixtures.notebook(), gateway: Fixtures.connection, notebookToken: nil, gatewayToken: "t")).render()

@@ -3,6 +3,8 @@ bounded finalizers. The real controller binary against the fake API server."""
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import time
 
@@ -85,7 +87,9 @@ def test_cross_namespace_notebook_needs_consent(fake, controller):
     wait_until(lambda: "team-a-alice" in entries(), message="alice's entry on team-b's gateway",
                details=controller.process.log_tail)
     assert "mallory" not in entries()
-    assert condition(fake.get(cr_path("jupyternotebooks", "team-a", "alice")), "GatewayNotAllowed") is None
+    # (the notebook's status is written after the users Secret)
+    wait_until(lambda: condition(fake.get(cr_path("jupyternotebooks", "team-a", "alice")), "GatewayNotAllowed") is None,
+               message="GatewayNotAllowed cleared", details=controller.process.log_tail)
     # team-b's gateway may run alice's kernels in team-a (item 4): a Role and RoleBinding there for its ServiceAccount.
     rbac_path = "rbac.authorization.k8s.io/v1"
     access = wait_until(lambda: fake.get(core_path("rolebindings", "team-a", "alice-gateway-kernels", group=rbac_path)),
@@ -94,12 +98,24 @@ def test_cross_namespace_notebook_needs_consent(fake, controller):
     rules = fake.get(core_path("roles", "team-a", "alice-gateway-kernels", group=rbac_path))["rules"]
     assert {r["resources"][0] for r in rules} == {"pods", "secrets", "events"}
     assert fake.get(core_path("roles", "team-a", "mallory-gateway-kernels", group=rbac_path)) is None
+    # ... the kernels' token-less ServiceAccount, and a NetworkPolicy letting only the gateway's pods reach her kernels
+    account = wait_until(lambda: fake.get(core_path("serviceaccounts", "team-a", "gw-kernel")),
+                         message="the kernels' ServiceAccount in team-a", details=controller.process.log_tail)
+    assert account["automountServiceAccountToken"] is False
+    netpol_path = "networking.k8s.io/v1"
+    policy = wait_until(lambda: fake.get(core_path("networkpolicies", "team-a", "alice-gateway-kernels", group=netpol_path)),
+                        message="the kernels' NetworkPolicy in team-a", details=controller.process.log_tail)
+    assert policy["spec"]["podSelector"]["matchLabels"]["elastic-jupyter.io/user-hash"] == \
+        hashlib.sha256(b"team-a-alice").hexdigest()[:40]
+    assert policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"] == {
+        "matchLabels": {"kubernetes.io/metadata.name": "team-b"}}
     # Consent withdrawn: alice's entry is removed, so her token no longer works on team-b's gateway, and the
     # gateway's access to team-a goes.
     fake.api.merge_patch(cr_path("jupytergateways", "team-b", "gw"), {"spec": {"allowedNamespaces": None}})
     wait_until(lambda: "team-a-alice" not in entries(), message="the entry withdrawn", details=controller.process.log_tail)
     wait_until(lambda: fake.get(core_path("rolebindings", "team-a", "alice-gateway-kernels", group=rbac_path)) is None
-               and fake.get(core_path("roles", "team-a", "alice-gateway-kernels", group=rbac_path)) is None,
+               and fake.get(core_path("roles", "team-a", "alice-gateway-kernels", group=rbac_path)) is None
+               and fake.get(core_path("networkpolicies", "team-a", "alice-gateway-kernels", group=netpol_path)) is None,
                message="the access withdrawn", details=controller.process.log_tail)
 
 
