@@ -65,13 +65,29 @@ import Testing
         let notebook = try Fixtures.notebook("a", spec: ["gateway": ["name": "g"], "storage": ["existingClaim": "data", "mountPath": "/data"]])
         let renderer = NotebookRenderer(NotebookRenderInput(notebook: notebook, gateway: nil, notebookToken: nil))
         entry.workspace = renderer.workspace
-        #expect(entry.workspace == UserWorkspace(claim: "data", mountPath: "/data", namespace: "default"))
-        #expect(UsersRoster(claims: [entry]).yaml.contains("""
+        let pod = ["app.kubernetes.io/component": "notebook", "elastic-jupyter.io/notebook": "a"]
+        #expect(entry.workspace == UserWorkspace(claim: "data", mountPath: "/data", namespace: "default", notebookPodLabels: pod))
+        #expect(UsersRoster(claims: [entry]).yaml.hasSuffix("""
                 workspace:
                   claim: "data"
                   mountPath: "/data"
                   namespace: "default"
+                  notebookPodLabels:
+                    "app.kubernetes.io/component": "notebook"
+                    "elastic-jupyter.io/notebook": "a"
+
             """))
+        let shared = try Fixtures.notebook("a", spec: ["storage": ["existingClaim": "data", "accessModes": ["ReadWriteMany"]]])
+        let sharedWorkspace = NotebookRenderer(NotebookRenderInput(notebook: shared, gateway: nil, notebookToken: nil)).workspace
+        #expect(sharedWorkspace?.claim == "data" && sharedWorkspace?.notebookPodLabels == nil)
+        entry.workspace = sharedWorkspace
+        #expect(!UsersRoster(claims: [entry]).yaml.contains("notebookPodLabels"))
+        for modes in [["ReadWriteOnce"], ["ReadWriteOncePod"]] {
+            let own = try Fixtures.notebook("a", spec: ["storage": ["accessModes": KubeJSON(modes)]])
+            #expect(NotebookRenderer(NotebookRenderInput(notebook: own, gateway: nil, notebookToken: nil)).workspace?.notebookPodLabels == pod)
+        }
+        let generated = try Fixtures.notebook("a", spec: [:])
+        #expect(NotebookRenderer(NotebookRenderInput(notebook: generated, gateway: nil, notebookToken: nil)).workspace?.notebookPodLabels == pod)
         let off = try Fixtures.notebook("a", spec: ["storage": ["enabled": false]])
         #expect(NotebookRenderer(NotebookRenderInput(notebook: off, gateway: nil, notebookToken: nil)).workspace == nil)
     }

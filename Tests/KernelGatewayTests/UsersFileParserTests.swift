@@ -32,6 +32,11 @@ import Testing
         }
     }
 
+    /// `count` distinct labels, as the inside of a flow mapping.
+    static func manyLabels(_ count: Int) -> String {
+        (0..<count).map { "l\($0): v" }.joined(separator: ", ")
+    }
+
     static func entry(_ fields: String) -> String {
         "users:\n  - {name: alice, tokenSHA256: \"\(aliceHash)\"\(fields.isEmpty ? "" : ", " + fields)}\n"
     }
@@ -52,6 +57,28 @@ import Testing
         #expect(try UsersFileParser.parse("users:\n").count == 0)
     }
 
+    @Test func aWorkspaceMayNameTheNotebookPodsLabels() throws {
+        let text = Self.entry("""
+            workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {app.kubernetes.io/component: notebook, \
+            "elastic-jupyter.io/notebook": alice, empty: "", 0_a.b-c: "1.0"}}
+            """)
+        let alice = try #require(try UsersFileParser.parse(text).identity(forToken: "alice-token"))
+        #expect(alice.workspace?.notebookPodLabels == [
+            "app.kubernetes.io/component": "notebook", "elastic-jupyter.io/notebook": "alice", "empty": "", "0_a.b-c": "1.0",
+        ])
+        let most = Self.entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {\(Self.manyLabels(16))}}")
+        #expect(try UsersFileParser.parse(most).identity(forToken: "alice-token")?.workspace?.notebookPodLabels?.count == 16)
+        let without = try UsersFileParser.parse(Self.good).identity(forToken: "alice-token")
+        #expect(without?.workspace != nil && without?.workspace?.notebookPodLabels == nil)
+    }
+
+    @Test func labelSyntaxFollowsKubernetes() {
+        #expect(LabelSyntax.isKey("app") && LabelSyntax.isKey("a.b/c_d") && LabelSyntax.isKey(String(repeating: "k", count: 63)))
+        #expect(!LabelSyntax.isKey("") && !LabelSyntax.isKey("a/") && !LabelSyntax.isKey("_a") && !LabelSyntax.isKey("a b"))
+        #expect(!LabelSyntax.isKey("A.com/b") && !LabelSyntax.isKey(String(repeating: "a", count: 254) + "/b"))
+        #expect(LabelSyntax.isValue("") && LabelSyntax.isValue("A-1") && !LabelSyntax.isValue("é") && !LabelSyntax.isValue("a/b"))
+    }
+
     @Test func aHashThatLooksLikeANumberStaysText() throws {
         let digits = String(repeating: "1", count: 60) + "e100"
         #expect(UsersEntryParser.isTokenHash(digits))
@@ -62,6 +89,7 @@ import Testing
     @Test(arguments: [
         ("", "no users key"), ("just text", "not a mapping"), ("users: {a: b}", "users not a list"), ("users: [\n", "not YAML"),
         ("users:\n  - just-a-name\n", "entry not a mapping"), (entry("name: bob"), "a field twice"),
+        (entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {app: x, app: y}}"), "a label twice"),
     ])
     func malformedFilesAreRefused(_ text: String, _ why: String) {
         #expect(Self.refusal(text) != nil, "\(why)")
@@ -86,6 +114,20 @@ import Testing
         entry("workspace: {claim: alice, mountPath: /w, namespace: a, path: ../bob}"),
         entry("workspace: {claim: alice, mountPath: /w, namespace: a, path: /abs}"),
         entry("workspace: {claim: alice, mountPath: /w, namespace: a, size: 1}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: [a, b]}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: app}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {}}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {\(manyLabels(17))}}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {\"-app\": x}}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {\"Example.com/app\": x}}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {\"a/b/c\": x}}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {\"/app\": x}}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {\(String(repeating: "k", count: 64)): x}}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {app: \"a b\"}}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {app: \"x-\"}}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {app: \(String(repeating: "v", count: 64))}}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {app: [x]}}"),
+        entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: {app: {x: y}}}"),
     ])
     func invalidEntriesAreRefused(_ text: String) {
         guard case .invalidEntry? = Self.refusal(text) else {

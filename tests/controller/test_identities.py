@@ -87,7 +87,10 @@ def test_a_notebook_gets_its_own_token_and_an_entry_with_its_workspace(fake, con
     entry = wait_until(lambda: users(fake, NS, "gw").get("alice"), message="alice's users entry",
                        details=controller.process.log_tail)
     assert entry == {"name": "alice", "tokenSHA256": sha256(token),
-                     "workspace": {"claim": "alice-work", "mountPath": "/home/jovyan/work", "namespace": NS}}
+                     "workspace": {"claim": "alice-work", "mountPath": "/home/jovyan/work", "namespace": NS,
+                                   # a ReadWriteOnce claim (the default): kernels must share the notebook pod's node
+                                   "notebookPodLabels": {"app.kubernetes.io/component": "notebook",
+                                                         "elastic-jupyter.io/notebook": "alice"}}}
     users_secret = fake.get(core_path("secrets", NS, "gw-users"))
     assert users_secret["metadata"]["ownerReferences"][0]["kind"] == "JupyterGateway"
     assert token not in json.dumps(users_secret), "only the hash is stored"
@@ -202,7 +205,8 @@ def test_a_notebook_trusts_an_https_gateway(fake, controller):
     fake.api.post(cr_path("jupytergateways", "tls-gw"), cr("JupyterGateway", "secure", {
         "tls": {"secretName": "gw-tls"}, "allowedNamespaces": {"names": ["tls-nb"]}}))
     fake.api.post(cr_path("jupyternotebooks", "tls-nb"), cr("JupyterNotebook", "dave", {
-        "gateway": {"name": "secure", "namespace": "tls-gw"}, "user": "dave"}))
+        "gateway": {"name": "secure", "namespace": "tls-gw"}, "user": "dave",
+        "storage": {"existingClaim": "shared-home", "accessModes": ["ReadWriteMany"]}}))
     nb = wait_until(lambda: deployment(fake, "tls-nb", "dave"), message="dave's Deployment", details=controller.process.log_tail)
     pod = nb["spec"]["template"]["spec"]
     env = env_of(pod["containers"][0])
@@ -215,4 +219,5 @@ def test_a_notebook_trusts_an_https_gateway(fake, controller):
     copy = fake.get(core_path("configmaps", "tls-nb", "dave-gateway-ca"))
     assert copy["data"] == {"ca.crt": ca}, "only the CA is copied, never the key"
     entry = wait_until(lambda: users(fake, "tls-gw", "secure").get("dave"), message="dave's entry on the TLS gateway")
-    assert entry["workspace"]["namespace"] == "tls-nb"
+    assert entry["workspace"] == {"claim": "shared-home", "mountPath": "/home/jovyan/work", "namespace": "tls-nb"}, \
+        "a ReadWriteMany claim: any node, no notebookPodLabels"

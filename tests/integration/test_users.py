@@ -38,7 +38,8 @@ def users_yaml(*names: str) -> str:
         "bob": f'  - name: bob\n    tokenSHA256: "{sha(TOKENS["bob"])}"\n',
         "ops": f'  - name: ops\n    tokenSHA256: "{sha(TOKENS["ops"])}"\n    admin: true\n',
         "carol": f'  - name: carol\n    tokenSHA256: "{sha(TOKENS["carol"])}"\n    kernelspecs: [python3]\n'
-                 f'    workspace: {{claim: carol-home, mountPath: /home/jovyan/work, namespace: team-a, path: notebooks}}\n',
+                 f'    workspace: {{claim: carol-home, mountPath: /home/jovyan/work, namespace: team-a, path: notebooks,\n'
+                 f'      notebookPodLabels: {{app.kubernetes.io/component: notebook, elastic-jupyter.io/notebook: carol}}}}\n',
     }
     return "users:\n" + "".join(entries[n] for n in names)
 

@@ -172,7 +172,28 @@ def request_verb(q) -> tuple[str, str]:
     return resource, verb
 
 
+def deploy_users_secret() -> str:
+    """The users Secret deploy/gateway's Deployment names (EJ_USERS_SECRET)."""
+    deployment = yaml.safe_load((podkit.REPO / "deploy" / "gateway" / "deployment.yaml").read_text())
+    env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    return env["EJ_USERS_SECRET"]["value"]
+
+
+def test_the_users_secret_rule_names_the_deployments_secret_only():
+    rules = [r for r in yaml.safe_load(ROLE.read_text())["rules"] if r.get("resourceNames")]
+    assert rules == [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [deploy_users_secret()],
+                      "verbs": ["get", "list", "watch"]}], rules
+
+
 def test_every_role_rule_is_exercised_and_nothing_else_is_used(cluster, specs_dir, gateways):
+    # deploy/gateway reads its users from a Secret (absent here: a gateway without users still starts)
+    users_secret = deploy_users_secret()
+    with_users = gateways(specs_dir, cluster.kubeconfig, name="gw-rbac-users", extra_args=["--users-secret", users_secret],
+                          start=False)
+    with_users.config.allow_unauthenticated = False
+    with_users.config.auth_token = with_users.rest.token = "kube-itest-rbac-admin-token-0123"
+    with_users.start()
+    podkit.wait_until(lambda: cluster.gateway_requests(path="/secrets$", watch=True), 10, what="the users Secret's watch")
     gw = gateways(specs_dir, cluster.kubeconfig, name="gw-rbac")
     kid = gw.start_kernel("pod_echo")
     with gw.ws(kid) as ws:  # activity: the last-activity annotation (patch pods)
@@ -186,7 +207,12 @@ def test_every_role_rule_is_exercised_and_nothing_else_is_used(cluster, specs_di
         assert gw.post_kernel("pod_echo", timeout=30)[0].status_code == 503
         cluster.kube.clear_faults()
     cluster.wait_clean()
-    used = {request_verb(q) for q in cluster.gateway_requests() if q["path"].startswith("/api/v1/namespaces/")}
+    requests = [q for q in cluster.gateway_requests() if q["path"].startswith("/api/v1/namespaces/")]
+    used = {request_verb(q) for q in requests}
+    # list and watch of Secrets are granted for the users Secret only (resourceNames): always by that name
+    for q in requests:
+        if request_verb(q) in {("secrets", "list"), ("secrets", "watch")}:
+            assert q["params"].get("fieldSelector") == f"metadata.name={users_secret}", q
     role = role_verbs()
     assert MULTI_REPLICA_ONLY <= role, "update MULTI_REPLICA_ONLY"
     assert used - role == set(), f"used but not granted: {used - role}"

@@ -9,12 +9,16 @@ public struct UserWorkspace: Sendable, Hashable {
     public var mountPath: String
     /// The claim's namespace (the notebook's).
     public var namespace: String
+    /// When the claim may be mounted by one node only (not `ReadWriteMany`): the labels selecting the notebook's
+    /// pod, whose node the gateway pins the user's kernel pods to. `nil` for a `ReadWriteMany` claim.
+    public var notebookPodLabels: [String: String]?
 
     /// Creates a workspace.
-    public init(claim: String, mountPath: String, namespace: String) {
+    public init(claim: String, mountPath: String, namespace: String, notebookPodLabels: [String: String]? = nil) {
         self.claim = claim
         self.mountPath = mountPath
         self.namespace = namespace
+        self.notebookPodLabels = notebookPodLabels
     }
 }
 
@@ -77,8 +81,9 @@ public struct UsersRoster: Sendable, Hashable {
     }
 
     /// The `users.yaml` the gateway reads: a top-level `users:` list of `name`, `tokenSHA256` and, when the
-    /// notebook has a work directory, `workspace: {claim, mountPath, namespace}`. Strings are double-quoted
-    /// with JSON escapes (valid YAML), so no name can change the document's structure.
+    /// notebook has a work directory, `workspace: {claim, mountPath, namespace}` plus, for a claim one node
+    /// only may mount, `notebookPodLabels` (keys sorted). Strings are double-quoted with JSON escapes (valid
+    /// YAML), so no name can change the document's structure.
     public var yaml: String {
         guard !entries.isEmpty else { return "users: []\n" }
         var lines = ["users:"]
@@ -90,6 +95,12 @@ public struct UsersRoster: Sendable, Hashable {
                 lines.append("      claim: \(Self.quoted(workspace.claim))")
                 lines.append("      mountPath: \(Self.quoted(workspace.mountPath))")
                 lines.append("      namespace: \(Self.quoted(workspace.namespace))")
+                if let labels = workspace.notebookPodLabels, !labels.isEmpty {
+                    lines.append("      notebookPodLabels:")
+                    for key in labels.keys.sorted() {
+                        lines.append("        \(Self.quoted(key)): \(Self.quoted(labels[key] ?? ""))")
+                    }
+                }
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -36,8 +36,14 @@ extension NotebookRenderer {
         ]
     }
 
-    /// The notebook's work directory as its user's workspace on the gateway, if it has one.
+    /// The notebook's work directory as its user's workspace on the gateway, if it has one. Unless the claim
+    /// is `ReadWriteMany` (an existing claim counts as `ReadWriteOnce` unless `spec.storage.accessModes` says
+    /// otherwise), it carries the notebook pod's selector labels: the kernel pods must share that pod's node.
     public var workspace: UserWorkspace? {
-        storage.map { UserWorkspace(claim: $0.claimName, mountPath: $0.mountPath, namespace: input.notebook.namespace) }
+        storage.map {
+            UserWorkspace(
+                claim: $0.claimName, mountPath: $0.mountPath, namespace: input.notebook.namespace,
+                notebookPodLabels: $0.singleNode ? podSelector : nil)
+        }
     }
 }

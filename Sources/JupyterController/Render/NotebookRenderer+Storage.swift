@@ -16,6 +16,10 @@ struct NotebookStorage: Sendable, Hashable {
     var accessModes: [String]
     /// Whether the claim goes with the notebook.
     var deleteWithNotebook: Bool
+
+    /// Whether only one node may mount the claim (`ReadWriteOnce`, `ReadWriteOncePod`): anything but
+    /// `ReadWriteMany`, so kernels mounting it must run on the notebook pod's node.
+    var singleNode: Bool { !accessModes.contains("ReadWriteMany") }
 }
 
 extension NotebookRenderer {

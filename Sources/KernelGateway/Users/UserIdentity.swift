@@ -9,13 +9,19 @@ public struct UserWorkspace: Sendable, Equatable {
     public var namespace: String
     /// The notebook's path inside the claim, if any (kernels start in its directory).
     public var path: String?
+    /// When only one node may mount the claim (`ReadWriteOnce`): labels selecting the notebook server's pod, whose
+    /// node the user's kernel pods must share. `nil` when any node may mount it.
+    public var notebookPodLabels: [String: String]?
 
     /// Creates a workspace.
-    public init(claim: String, mountPath: String, namespace: String, path: String? = nil) {
+    public init(
+        claim: String, mountPath: String, namespace: String, path: String? = nil, notebookPodLabels: [String: String]? = nil
+    ) {
         self.claim = claim
         self.mountPath = mountPath
         self.namespace = namespace
         self.path = path
+        self.notebookPodLabels = notebookPodLabels
     }
 }
 

@@ -4,7 +4,7 @@ import Yams
 /// One entry of a users file, validated field by field (see ``UsersFileParser``).
 enum UsersEntryParser {
     static let fields: Set<String> = ["name", "tokenSHA256", "admin", "kernelspecs", "maxKernels", "workspace"]
-    static let workspaceFields: Set<String> = ["claim", "mountPath", "namespace", "path"]
+    static let workspaceFields: Set<String> = ["claim", "mountPath", "namespace", "path", "notebookPodLabels"]
 
     /// The entry's token hash and identity.
     static func parse(_ node: Node, position: Int) throws(UsersFileError) -> (hash: String, identity: UserIdentity) {
@@ -73,7 +73,9 @@ enum UsersEntryParser {
             }
             path = text
         }
-        return UserWorkspace(claim: claim, mountPath: mountPath, namespace: namespace, path: path)
+        var labels: [String: String]?
+        if let node = values["notebookPodLabels"] { labels = try parseNotebookPodLabels(node, entry: entry) }
+        return UserWorkspace(claim: claim, mountPath: mountPath, namespace: namespace, path: path, notebookPodLabels: labels)
     }
 
     /// The mapping's fields by name; refuses non-text keys, duplicates and fields not in `allowed`.

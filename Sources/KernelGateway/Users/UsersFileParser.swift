@@ -2,7 +2,7 @@ import Foundation
 import Yams
 
 /// Parses a users file: a top-level `users:` list of entries with `name`, `tokenSHA256` and optionally `admin`,
-/// `kernelspecs`, `maxKernels` and `workspace` (`claim`, `mountPath`, `namespace`, `path`).
+/// `kernelspecs`, `maxKernels` and `workspace` (`claim`, `mountPath`, `namespace`, `path`, `notebookPodLabels`).
 ///
 /// Hostile input is bounded before any YAML tree is built: at most ``maxBytes``, no anchors, aliases or tags, and
 /// at most ``maxEntries`` entries. Values are read as the text the file holds (a hash is never taken for a number);
