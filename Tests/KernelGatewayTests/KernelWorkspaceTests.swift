@@ -117,10 +117,11 @@ import Testing
 
     @Test func anAdoptedPodTellsTheWorkspaceItMountsButNotTheGatewaysClaim() throws {
         let labels = ["elastic-jupyter.io/notebook": "alice"]
-        let rendered = try render(KernelWorkspace(claim: "alice-work", mountPath: "/home/jovyan/work", notebookPodLabels: labels),
-                                  path: "analysis/report.ipynb")
+        let workspace = KernelWorkspace(claim: "team-files", mountPath: "/home/jovyan/work", notebookPodLabels: labels, subPath: "users/alice")
+        let rendered = try render(workspace, path: "analysis/report.ipynb")
+        #expect(R.container(rendered)["volumeMounts"]?.arrayValue?.contains { $0["subPath"] == "users/alice" } == true)
         let found = try #require(KernelWorkspace.mounted(in: rendered.pod))
-        #expect(found.0 == KernelWorkspace(claim: "alice-work", mountPath: "/home/jovyan/work", notebookPodLabels: labels))
+        #expect(found.0 == workspace)
         #expect(found.1 == "analysis/")
         #expect(found.0.workingDirectory(notebookPath: found.1) == "/home/jovyan/work/analysis", "a relaunch starts where it was")
         let shared = try render(nil, path: nil, configuration: .init(namespace: "kernels", gatewayName: "gw-1", workspaceClaim: "shared"))

@@ -199,7 +199,8 @@ public actor KernelManager: Service {
         context.userKernelLimit = userLimit
         // The owner's own files only: an admin starting for someone else gets none of theirs (nor its own).
         if let workspace = requester.workspace, requester.name != nil, requester.name == user {
-            context.workspace = KernelWorkspace(claim: workspace.claim, mountPath: workspace.mountPath, notebookPodLabels: workspace.notebookPodLabels)
+            context.workspace = KernelWorkspace(
+                claim: workspace.claim, mountPath: workspace.mountPath, notebookPodLabels: workspace.notebookPodLabels, subPath: workspace.path)
             context.namespace = workspace.namespace
         }
         return context

@@ -39,6 +39,8 @@ extension KernelPodRenderer {
     }
 
     private static func mount(_ workspace: KernelWorkspace) -> KubeJSON {
-        ["name": "workspace", "mountPath": .string(workspace.mountPath)]
+        var mount: KubeJSON = ["name": "workspace", "mountPath": .string(workspace.mountPath)]
+        if let subPath = workspace.subPath { mount["subPath"] = .string(subPath) }
+        return mount
     }
 }

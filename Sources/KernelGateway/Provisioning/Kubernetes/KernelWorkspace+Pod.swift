@@ -11,14 +11,14 @@ extension KernelWorkspace {
               let volume = spec["volumes"]?.arrayValue?.first(where: { $0["name"]?.stringValue == "workspace" }),
               let claim = volume["persistentVolumeClaim"]?["claimName"]?.stringValue,
               let container = spec["containers"]?.arrayValue?.first,
-              let mountPath = container["volumeMounts"]?.arrayValue?
-                  .first(where: { $0["name"]?.stringValue == "workspace" })?["mountPath"]?.stringValue
+              let mount = container["volumeMounts"]?.arrayValue?.first(where: { $0["name"]?.stringValue == "workspace" }),
+              let mountPath = mount["mountPath"]?.stringValue
         else { return nil }
         let affinity = spec["affinity"]?["podAffinity"]?["requiredDuringSchedulingIgnoredDuringExecution"]?.arrayValue?.first
         let labels = affinity?["labelSelector"]?["matchLabels"]?.objectValue?.compactMapValues { $0.stringValue }
         // The gateway-wide claim is told apart by the annotation a per-user workspace gets.
         guard pod.metadata.annotations[KernelPodLabels.workspaceAnnotation] == claim else { return nil }
-        let workspace = KernelWorkspace(claim: claim, mountPath: mountPath, notebookPodLabels: labels)
+        let workspace = KernelWorkspace(claim: claim, mountPath: mountPath, notebookPodLabels: labels, subPath: mount["subPath"]?.stringValue)
         var notebookPath: String?
         if let workingDir = container["workingDir"]?.stringValue, workingDir.hasPrefix(mountPath + "/") {
             notebookPath = String(workingDir.dropFirst(mountPath.count + 1)) + "/"

@@ -8,12 +8,15 @@ public struct KernelWorkspace: Sendable, Equatable {
     public var mountPath: String
     /// When the claim is ReadWriteOnce: labels of the notebook server's pod, whose node the kernel pod must share.
     public var notebookPodLabels: [String: String]?
+    /// The user's directory inside the claim (a `subPath` mount), when the claim holds more than their files.
+    public var subPath: String?
 
     /// Creates a workspace.
-    public init(claim: String, mountPath: String, notebookPodLabels: [String: String]? = nil) {
+    public init(claim: String, mountPath: String, notebookPodLabels: [String: String]? = nil, subPath: String? = nil) {
         self.claim = claim
         self.mountPath = mountPath
         self.notebookPodLabels = notebookPodLabels
+        self.subPath = subPath
     }
 
     /// The directory a kernel starts in: `requested` (jupyter_server's `KERNEL_WORKING_DIR`, the notebook's directory on
