@@ -60,7 +60,7 @@ import Testing
 
     @Test func everySpecFieldReachesTheGateway() throws {
         let gateway = try Fixtures.gateway("gw", spec: [
-            "cullIdleTimeout": 120, "cullInterval": 15, "cullConnected": true, "cullBusy": true, "logLevel": "DEBUG",
+            "cullIdleTimeout": 120, "cullInterval": 15, "cullConnected": true, "cullBusy": true, "cullMaxAge": 28800, "logLevel": "DEBUG",
             "defaultKernel": "python_kubernetes", "replicas": 3, "kernelLaunchTimeout": 300, "maxKernels": 10,
             "maxKernelsPerUser": 2, "image": "custom/gateway:2", "kernelImage": "custom/kernel:3",
             "service": ["type": "LoadBalancer", "annotations": ["a": "b"]],
@@ -72,7 +72,7 @@ import Testing
         let env = deployment.containerEnv
         for (name, value) in [
             ("EG_CULL_IDLE_TIMEOUT", "120"), ("EG_CULL_INTERVAL", "15"), ("EG_CULL_CONNECTED", "true"), ("EJ_CULL_BUSY", "true"),
-            ("EG_LOG_LEVEL", "DEBUG"), ("EG_KERNEL_LAUNCH_TIMEOUT", "300"), ("EG_MAX_KERNELS", "10"),
+            ("EJ_CULL_MAX_AGE", "28800"), ("EG_LOG_LEVEL", "DEBUG"), ("EG_KERNEL_LAUNCH_TIMEOUT", "300"), ("EG_MAX_KERNELS", "10"),
             ("EG_MAX_KERNELS_PER_USER", "2"), ("EG_KERNEL_IMAGE", "custom/kernel:3"),
             ("EG_CERTFILE", "/etc/elastic-jupyter/tls/tls.crt"), ("EG_KEYFILE", "/etc/elastic-jupyter/tls/tls.key"),
         ] {

@@ -35,6 +35,8 @@ struct HostileResourceTests {
         let gw = try gateway(spec: ["kernelLaunchTimeout": .int(Int64.max), "replicas": 2])
         #expect(gw.spec.rangeProblems == ["spec.kernelLaunchTimeout must be between 1 and 86400"])
         #expect(gw.spec.launchTimeoutInRange == 86_400)
+        let old = try gateway(spec: ["cullMaxAge": .int(Int64.max)])
+        #expect(old.spec.rangeProblems == ["spec.cullMaxAge must be between 0 and 31536000"])
     }
 
     func kernelSpec(_ spec: KubeJSON) throws -> JupyterKernelSpec {

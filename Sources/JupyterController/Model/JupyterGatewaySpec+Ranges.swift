@@ -7,6 +7,7 @@ extension JupyterGatewaySpec {
             ("kernelLaunchTimeout", kernelLaunchTimeout, 1...86_400),
             ("cullIdleTimeout", cullIdleTimeout, -1...31_536_000),
             ("cullInterval", cullInterval, 1...86_400),
+            ("cullMaxAge", cullMaxAge, 0...31_536_000),
             ("replicas", replicas, 0...1_000),
             ("maxKernels", maxKernels, 0...100_000),
             ("maxKernelsPerUser", maxKernelsPerUser, 0...100_000),

@@ -16,6 +16,8 @@ public struct JupyterGatewaySpec: Codable, Sendable, Hashable {
     public var cullConnected: Bool?
     /// Cull idle kernels while busy.
     public var cullBusy: Bool?
+    /// Seconds after which any kernel is culled, even an active one (JupyterHub's `cull.maxAge`); 0 or unset = never.
+    public var cullMaxAge: Int?
     /// Gateway image.
     public var image: String?
     /// Image pull policy of the gateway container.

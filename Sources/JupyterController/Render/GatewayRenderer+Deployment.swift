@@ -78,6 +78,7 @@ extension GatewayRenderer {
         if let interval = spec.cullInterval { env.append(.env("EG_CULL_INTERVAL", String(interval))) }
         env.append(.env("EG_CULL_CONNECTED", String(spec.cullConnected ?? false)))
         env.append(.env("EJ_CULL_BUSY", String(spec.cullBusy ?? false)))
+        if let maxAge = spec.cullMaxAge, maxAge > 0 { env.append(.env("EJ_CULL_MAX_AGE", String(maxAge))) }
         env.append(.env("EG_KERNEL_LAUNCH_TIMEOUT", String(spec.kernelLaunchTimeout ?? JupyterGatewaySpec.defaultLaunchTimeout)))
         if let limit = spec.maxKernels { env.append(.env("EG_MAX_KERNELS", String(limit))) }
         if let limit = spec.maxKernelsPerUser { env.append(.env("EG_MAX_KERNELS_PER_USER", String(limit))) }
