@@ -64,6 +64,29 @@ import Testing
         #expect(deleting?.object[path: "spec", "storageClassName"] == "fast")
     }
 
+    /// The elastic-jupyter Java operator's notebook fields (issue 19 item 3): aliases of ours, ours winning; its
+    /// defaults for a notebook that asks for nothing.
+    @Test func theJavaOperatorsFieldsAreAliasesAndItsDefaultsApply() throws {
+        func container(_ spec: KubeJSON) throws -> KubeJSON {
+            let deployment = try #require(render(try Fixtures.notebook("nb", spec: spec)).children.child("Deployment", "nb"))
+            return try #require(deployment[path: "spec", "template", "spec", "containers"]?[0])
+        }
+        func claimSize(_ spec: KubeJSON) throws -> KubeJSON? {
+            render(try Fixtures.notebook("nb", spec: spec)).children.child("PersistentVolumeClaim", "nb-work")?[path: "spec", "resources", "requests", "storage"]
+        }
+        let seed = try container(["cpuRequest": "2", "memoryRequest": "4Gi", "storageSize": "20Gi"])
+        #expect(seed[path: "resources", "requests"] == ["cpu": "2", "memory": "4Gi"])
+        #expect(seed[path: "resources", "limits", "memory"] == nil, "the Java operator sets a request only")
+        #expect(try claimSize(["storageSize": "20Gi"]) == "20Gi")
+        let both = try container(["cpuRequest": "2", "cpu": "1", "memoryRequest": "4Gi", "memory": "3Gi"])
+        #expect(both[path: "resources", "requests"] == ["cpu": "1", "memory": "3Gi"], "ours win")
+        #expect(try claimSize(["storageSize": "20Gi", "storage": ["size": "5Gi"]]) == "5Gi")
+        let nothing = try container([:])
+        #expect(nothing[path: "resources"] == ["requests": ["cpu": "500m", "memory": "1Gi"]])
+        let limitsOnly = try container(["resources": ["limits": ["cpu": "4", "memory": "8Gi"]]])
+        #expect(limitsOnly[path: "resources", "requests"] == nil, "Kubernetes takes the requests from the limits")
+    }
+
     @Test func anExistingClaimIsReattachedAndStorageCanBeOff() throws {
         let existing = render(try Fixtures.notebook("nb", spec: ["storage": ["existingClaim": "data", "mountPath": "/data"]]))
         #expect(existing.pvcName == "data")

@@ -16,6 +16,12 @@ public struct JupyterNotebookSpec: Codable, Sendable, Hashable {
     public var memory: IntOrString?
     /// Full `ResourceRequirements` of the JupyterLab container.
     public var resources: KubeJSON?
+    /// The Java operator's (seed 000) name for ``cpu``; ``cpu`` wins when both are set.
+    public var cpuRequest: IntOrString?
+    /// The Java operator's name for ``memory`` (a request only); ``memory`` wins when both are set.
+    public var memoryRequest: IntOrString?
+    /// The Java operator's name for `storage.size`; `storage.size` wins when both are set.
+    public var storageSize: IntOrString?
     /// The notebook's user on its gateway (its users entry, `KERNEL_USERNAME`); default `<namespace>-<name>`
     /// (``NotebookIdentity/user(of:)``).
     public var user: String?
@@ -78,6 +84,10 @@ extension JupyterNotebookSpec {
     public static let port = 8888
     /// Schema default of `storage.size`.
     public static let defaultStorageSize = "10Gi"
+    /// CPU request of a notebook that sets none anywhere (the Java operator's default).
+    public static let defaultCPURequest = "500m"
+    /// Memory request of a notebook that sets none anywhere (the Java operator's default).
+    public static let defaultMemoryRequest = "1Gi"
     /// Schema default of `storage.mountPath`.
     public static let defaultMountPath = "/home/jovyan/work"
 }

@@ -97,16 +97,23 @@ extension NotebookRenderer {
         return container
     }
 
-    /// `resources` (template, then `spec.resources`) with `spec.cpu` / `spec.memory` applied.
+    /// `resources` (template, then `spec.resources`) with `spec.cpu` / `spec.memory` (or the Java operator's
+    /// `cpuRequest` / `memoryRequest`) applied, and its defaults (500m, 1Gi) for a request set nowhere.
     func resources(_ fromTemplate: KubeJSON?) -> KubeJSON? {
         let spec = input.notebook.spec
         var resources = spec.resources ?? fromTemplate ?? .emptyObject
-        if let cpu = spec.cpu { resources[path: "requests", "cpu"] = .string(cpu.description) }
+        if let cpu = spec.cpu ?? spec.cpuRequest { resources[path: "requests", "cpu"] = .string(cpu.description) }
         if let memory = spec.memory {
             resources[path: "requests", "memory"] = .string(memory.description)
             resources[path: "limits", "memory"] = .string(memory.description)
+        } else if let memory = spec.memoryRequest {
+            resources[path: "requests", "memory"] = .string(memory.description)
         }
-        return resources.objectValue?.isEmpty == false ? resources : nil
+        for (name, fallback) in [("cpu", JupyterNotebookSpec.defaultCPURequest), ("memory", JupyterNotebookSpec.defaultMemoryRequest)]
+        where resources[path: "requests", name] == nil && resources[path: "limits", name] == nil {
+            resources[path: "requests", name] = .string(fallback)
+        }
+        return resources
     }
 
     /// The environment wiring JupyterLab to the gateway; tokens come from Secrets, never from args. These

@@ -31,7 +31,7 @@ extension NotebookRenderer {
         return NotebookStorage(
             claimName: existing ?? names.claim, generated: existing == nil,
             mountPath: KernelSpecRenderer.nonEmpty(spec.mountPath) ?? JupyterNotebookSpec.defaultMountPath,
-            size: spec.size?.description ?? JupyterNotebookSpec.defaultStorageSize,
+            size: (spec.size ?? input.notebook.spec.storageSize)?.description ?? JupyterNotebookSpec.defaultStorageSize,
             storageClassName: KernelSpecRenderer.nonEmpty(spec.storageClassName),
             accessModes: (spec.accessModes?.isEmpty ?? true) ? ["ReadWriteOnce"] : spec.accessModes!,
             deleteWithNotebook: spec.reclaimPolicy == "Delete")
