@@ -248,7 +248,7 @@ struct GatewayPlan {
             adminToken: token.value, kubernetes: kubernetesClient.map { ($0, self.kubernetes?.client.namespace ?? "default") }, logger: logger)
         services += usersService.map { [$0] } ?? []
         // Users' kernels run in their workspaces' namespaces: watched from the start, so those are adopted too.
-        if let podTracker { registry.observe { podTracker.watch(namespaces: $0.workspaceNamespaces) } }
+        if let podTracker { registry.observe { podTracker.watch(namespaces: $0.kernelNamespaces) } }
         let app = try GatewayServer.makeApplication(settings: http, manager: manager, users: registry, logger: logger) { port in
             let url = Self.connectURL(http, port: port)
             logger.info("elastic-jupyter gateway listening", metadata: [

@@ -53,8 +53,10 @@ import Testing
             users:
               - name: "alice"
                 tokenSHA256: "\(NotebookIdentity.tokenHash("alice-token"))"
+                namespace: "ns"
               - name: "bob"
                 tokenSHA256: "\(NotebookIdentity.tokenHash("bob-token"))"
+                namespace: "ns"
 
             """)
         #expect(UsersRoster(claims: []).yaml == "users: []\n")

@@ -86,7 +86,7 @@ def test_a_notebook_gets_its_own_token_and_an_entry_with_its_workspace(fake, con
 
     entry = wait_until(lambda: users(fake, NS, "gw").get("alice"), message="alice's users entry",
                        details=controller.process.log_tail)
-    assert entry == {"name": "alice", "tokenSHA256": sha256(token),
+    assert entry == {"name": "alice", "tokenSHA256": sha256(token), "namespace": NS,
                      "workspace": {"claim": "alice-work", "mountPath": "/home/jovyan/work", "namespace": NS,
                                    # a ReadWriteOnce claim (the default): kernels must share the notebook pod's node
                                    "notebookPodLabels": {"app.kubernetes.io/component": "notebook",
@@ -121,7 +121,8 @@ def test_a_second_notebook_adds_an_entry_and_a_taken_user_is_a_conflict(fake, co
                          details=controller.process.log_tail)
     bob = f"{NS}-bob"  # the default user: <namespace>-<name>
     assert list(entries) == ["alice", bob], "sorted by name"
-    assert entries[bob] == {"name": bob, "tokenSHA256": sha256(own_token(fake, NS, "bob"))}, "no storage, no workspace"
+    assert entries[bob] == {"name": bob, "tokenSHA256": sha256(own_token(fake, NS, "bob")), "namespace": NS}, \
+        "no storage, no workspace"
 
     fake.api.post(cr_path("jupyternotebooks", NS), cr("JupyterNotebook", "alice-again", {
         "gateway": {"name": "gw"}, "user": "alice"}))

@@ -80,7 +80,8 @@ public struct UsersRoster: Sendable, Hashable {
         entries.sort { $0.user < $1.user }
     }
 
-    /// The `users.yaml` the gateway reads: a top-level `users:` list of `name`, `tokenSHA256` and, when the
+    /// The `users.yaml` the gateway reads: a top-level `users:` list of `name`, `tokenSHA256`, `namespace` (the
+    /// notebook's: where the gateway runs that user's kernels) and, when the
     /// notebook has a work directory, `workspace: {claim, mountPath, namespace}` plus, for a claim one node
     /// only may mount, `notebookPodLabels` (keys sorted). Strings are double-quoted with JSON escapes (valid
     /// YAML), so no name can change the document's structure.
@@ -90,6 +91,7 @@ public struct UsersRoster: Sendable, Hashable {
         for entry in entries {
             lines.append("  - name: \(Self.quoted(entry.user))")
             lines.append("    tokenSHA256: \(Self.quoted(entry.tokenSHA256 ?? ""))")
+            if let namespace = entry.notebook.namespace { lines.append("    namespace: \(Self.quoted(namespace))") }
             if let workspace = entry.workspace {
                 lines.append("    workspace:")
                 lines.append("      claim: \(Self.quoted(workspace.claim))")

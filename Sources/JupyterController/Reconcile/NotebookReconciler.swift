@@ -116,16 +116,17 @@ public struct NotebookReconciler: Reconciler {
         }
     }
 
-    /// Kernel pods of this notebook's user on its gateway.
+    /// Kernel pods of this notebook's user on its gateway: in the notebook's namespace (where the gateway runs them)
+    /// and the gateway's (where it ran them before, or when the users entry has no namespace).
     func kernelCount(_ notebook: JupyterNotebook) -> Int {
         guard let reference = notebook.spec.gateway else { return 0 }
-        let namespace = reference.namespace(defaultingTo: notebook.namespace)
-        return KernelPods.count(
-            in: context.stores.kernelPods.list(namespace: namespace), namespace: namespace,
-            labels: [
-                ControllerLabels.component: "kernel", ControllerLabels.gateway: ControllerLabels.labelValue(reference.name),
-                ControllerLabels.userHash: NotebookIdentity.userHash(NotebookIdentity.user(of: notebook)),
-            ])
+        let labels = [
+            ControllerLabels.component: "kernel", ControllerLabels.gateway: ControllerLabels.labelValue(reference.name),
+            ControllerLabels.userHash: NotebookIdentity.userHash(NotebookIdentity.user(of: notebook)),
+        ]
+        return Set([reference.namespace(defaultingTo: notebook.namespace), notebook.namespace]).reduce(0) { total, namespace in
+            total + KernelPods.count(in: context.stores.kernelPods.list(namespace: namespace), namespace: namespace, labels: labels)
+        }
     }
 
     /// A template asking for refused fields: condition `TemplateRefused` naming them, an Event, nothing rendered.

@@ -197,11 +197,12 @@ public actor KernelManager: Service {
         var context = LaunchContext(kernelID: kernelID, spec: spec, environment: environment, workingDirectory: workingDirectory, user: user)
         context.notebookPath = request.path
         context.userKernelLimit = userLimit
-        // The owner's own files only: an admin starting for someone else gets none of theirs (nor its own).
-        if let workspace = requester.workspace, requester.name != nil, requester.name == user {
-            context.workspace = KernelWorkspace(
-                claim: workspace.claim, mountPath: workspace.mountPath, notebookPodLabels: workspace.notebookPodLabels, subPath: workspace.path)
-            context.namespace = workspace.namespace
+        // The owner's own namespace and files only: an admin starting for someone else gets neither theirs nor its own.
+        if requester.name != nil, requester.name == user {
+            context.namespace = requester.kernelNamespace
+            context.workspace = requester.workspace.map {
+                KernelWorkspace(claim: $0.claim, mountPath: $0.mountPath, notebookPodLabels: $0.notebookPodLabels, subPath: $0.path)
+            }
         }
         return context
     }

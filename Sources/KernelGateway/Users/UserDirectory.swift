@@ -18,9 +18,9 @@ public struct UserDirectory: Sendable, Equatable {
     /// Number of users.
     public var count: Int { usersByTokenHash.count }
 
-    /// The namespaces of the users' workspaces (where their kernels run).
-    public var workspaceNamespaces: Set<String> {
-        Set(usersByTokenHash.values.compactMap { $0.workspace?.namespace })
+    /// The namespaces where the users' kernels run (their entries' `namespace`, else their workspaces').
+    public var kernelNamespaces: Set<String> {
+        Set(usersByTokenHash.values.compactMap(\.kernelNamespace))
     }
 
     /// The user whose token this is, if any.

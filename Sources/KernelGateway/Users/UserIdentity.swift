@@ -42,6 +42,11 @@ public struct UserIdentity: Sendable, Equatable {
     public var maxKernels: Int?
     /// The user's files, if the users entry names them.
     public var workspace: UserWorkspace?
+    /// Where the user's pod kernels run (their notebook's namespace), if not the gateway's own; else the workspace's.
+    public var namespace: String?
+
+    /// The namespace of the user's pod kernels, if the users entry names one.
+    public var kernelNamespace: String? { namespace ?? workspace?.namespace }
 
     /// Creates an identity.
     public init(name: String?, isAdmin: Bool, kernelspecs: Set<String>? = nil, maxKernels: Int? = nil, workspace: UserWorkspace? = nil) {

@@ -3,7 +3,7 @@ import Yams
 
 /// One entry of a users file, validated field by field (see ``UsersFileParser``).
 enum UsersEntryParser {
-    static let fields: Set<String> = ["name", "tokenSHA256", "admin", "kernelspecs", "maxKernels", "workspace"]
+    static let fields: Set<String> = ["name", "tokenSHA256", "admin", "kernelspecs", "maxKernels", "namespace", "workspace"]
     static let workspaceFields: Set<String> = ["claim", "mountPath", "namespace", "path", "notebookPodLabels"]
 
     /// The entry's token hash and identity.
@@ -47,6 +47,12 @@ enum UsersEntryParser {
                 throw .invalidEntry(entry: entry, problem: "'maxKernels' must be a whole number from 0 to 1000000")
             }
             identity.maxKernels = count
+        }
+        if let namespace = values["namespace"] {
+            guard let text = scalar(namespace), DNSName.isLabel(text) else {
+                throw .invalidEntry(entry: entry, problem: "'namespace' must be a DNS-1123 label")
+            }
+            identity.namespace = text
         }
         if let workspace = values["workspace"] {
             identity.workspace = try parseWorkspace(workspace, entry: entry)
