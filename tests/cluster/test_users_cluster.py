@@ -388,6 +388,13 @@ def test_a_kernel_works_in_its_users_files_and_no_one_elses(users, kernels):
     volume = next(v["name"] for v in alice_pod["spec"]["volumes"] if v.get("persistentVolumeClaim"))
     mounts = [m for c in alice_pod["spec"]["containers"] for m in c.get("volumeMounts") or [] if m["name"] == volume]
     assert [m["mountPath"] for m in mounts] == [MOUNT], mounts
+    # the claims are ReadWriteOnce: each user's kernel pod is pinned beside their notebook server's pod
+    for user in ("alice", "bob"):
+        pod = u.kernel_pod(kernels[user])
+        assert (pod["spec"].get("affinity") or {}).get("podAffinity"), (user, pod["spec"].get("affinity"))
+        notebook = u.api.get(f"/api/v1/namespaces/{NS}/pods",
+                             labelSelector=f"app.kubernetes.io/component=notebook,app.kubernetes.io/instance={user}")
+        assert [p["spec"]["nodeName"] for p in notebook["items"]] == [pod["spec"]["nodeName"]], user
     # a file the kernel writes is on alice's claim: her notebook server reads it back
     chs["alice"].output_of(chs["alice"].execute("open('from-kernel.txt', 'w').write('written by the kernel')"), 30)
     r = u.servers["alice"].get("api/contents/work/from-kernel.txt?content=1&type=file&format=text")
