@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 import websocket
 
+from fakekube.client import KubeClientError
 from fakekube.pytest_plugin import fake_kube_factory
 from test_end_to_end import world
 
@@ -26,6 +27,21 @@ def cluster_world(tmp_path_factory, tmp: Path):
     with contextlib.contextmanager(fake_kube_factory.__wrapped__)(tmp_path_factory) as factory:
         with contextlib.contextmanager(world.__wrapped__)(factory, tmp) as w:
             yield w
+
+
+def not_yet(pred):
+    """``pred`` with a 404 from the API or a refused / reset connection (a server not yet listening) taken as
+    "not yet" (None), for wait_until."""
+    def safe():
+        try:
+            return pred()
+        except KubeClientError as e:
+            if e.status == 404:
+                return None
+            raise
+        except requests.ConnectionError:
+            return None
+    return safe
 
 
 def is_ready(pod: dict) -> bool:

@@ -25,12 +25,10 @@ import time
 import uuid
 
 import pytest
-import requests
 
-from fakekube.client import KubeClientError
 from fakekube.testing import wait_until
 from rollkit import JupyterServer, LogKeeper, Ticker, cluster_world, counter_report, execute_report, \
-    is_ready
+    is_ready, not_yet
 from test_end_to_end import GROUP_PATH, GW, NB, NS, REPO, load_docs, tail
 
 GATEWAY_PODS = "app.kubernetes.io/component=gateway"
@@ -38,20 +36,6 @@ KERNEL_PODS = "app.kubernetes.io/component=kernel"
 COUNTER_CODE = ("import threading, time\n"
                 "threading.Thread(target=lambda: [print(f'C{i}', flush=True) or time.sleep(0.1) "
                 "for i in range(100000)], daemon=True).start()")
-
-
-def _ok(pred):
-    """``pred`` with a 404 or a refused / reset connection (a server not yet listening) taken as "not yet"."""
-    def safe():
-        try:
-            return pred()
-        except KubeClientError as e:
-            if e.status == 404:
-                return None
-            raise
-        except requests.ConnectionError:
-            return None
-    return safe
 
 
 def _uids(objs: list[dict]) -> dict[str, str]:
@@ -79,7 +63,7 @@ def rolled(tmp_path_factory):
 
         def wait(pred, what, timeout):
             try:
-                return wait_until(_ok(pred), timeout=timeout, interval=0.2, message=what)
+                return wait_until(not_yet(pred), timeout=timeout, interval=0.2, message=what)
             except AssertionError as e:
                 raise AssertionError(f"{e}\n{details()}") from None
 

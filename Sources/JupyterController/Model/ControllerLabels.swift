@@ -22,6 +22,10 @@ public enum ControllerLabels {
     /// Value of `app.kubernetes.io/managed-by`, and the source component of Events.
     public static let managerName = "elastic-jupyter-controller"
 
+    /// Kernel-pod annotation telling the gateway a pod is deleted on purpose (`shutdown`): the gateway drops the
+    /// kernel instead of relaunching it (the gateway's `KernelPodLabels.endingAnnotation`).
+    public static let kernelEndingAnnotation = "elastic-jupyter.io/ending"
+
     /// Annotation holding the hash of what the controller last applied to a child.
     public static let appliedHashAnnotation = "elastic-jupyter.io/applied-hash"
     /// Pod-template annotation holding a hash of the Secrets a pod reads at start (a change rolls the pods).

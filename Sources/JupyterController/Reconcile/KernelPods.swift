@@ -19,6 +19,7 @@ public struct KernelPods: Sendable {
             .pods, namespace: namespace, options: ListOptions(labelSelector: selector), as: KubeObject.self)
         for pod in pods.items where !pod.metadata.isBeingDeleted {
             do {
+                try await markEnding(pod, namespace: namespace, logger: logger)
                 try await client.delete(.pods, name: pod.name, namespace: namespace, options: DeleteOptions(propagationPolicy: .background))
                 metrics.countWrite(kind: "Pod", verb: "delete")
                 logger.info("deleted kernel pod", metadata: ["pod": "\(namespace)/\(pod.name)"])
@@ -27,6 +28,21 @@ public struct KernelPods: Sendable {
         }
         let terminating = pods.items.filter(\.metadata.isBeingDeleted).count
         return KernelPodCount(active: pods.items.count - terminating, terminating: terminating)
+    }
+
+    /// Marks a pod as shut down on purpose before it is deleted: a gateway seeing a kernel pod deleted without this
+    /// mark takes it for a lost kernel and relaunches it (a deleted notebook's kernels would come back). A failed
+    /// mark (but a pod already gone) does not stop the deletion.
+    func markEnding(_ pod: KubeObject, namespace: String, logger: Logger) async throws {
+        let patch: KubeJSON = ["metadata": ["annotations": [.init(stringLiteral: ControllerLabels.kernelEndingAnnotation): "shutdown"]]]
+        do {
+            let _: KubeObject = try await client.patch(.pods, name: pod.name, namespace: namespace, patch: patch)
+            metrics.countWrite(kind: "Pod", verb: "patch")
+        } catch {
+            if case KubernetesError.notFound = error { throw error }
+            logger.warning("could not mark the kernel pod as shut down", metadata: [
+                "pod": "\(namespace)/\(pod.name)", "error": "\(error)"])
+        }
     }
 
     /// Pods in a store matching a namespace and labels.
