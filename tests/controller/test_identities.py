@@ -187,8 +187,10 @@ def test_deleting_the_token_secret_rotates_the_token(fake, controller):
     hash_of = lambda: deployment(fake, NS, "alice")["spec"]["template"]["metadata"]["annotations"]["elastic-jupyter.io/config-hash"]  # noqa: E731
     pod_hash = hash_of()
     fake.api.delete(core_path("secrets", NS, "alice-gateway-token"))
-    after = wait_until(lambda: (own_token(fake, NS, "alice") or before) != before and own_token(fake, NS, "alice"),
-                       message="a new token", details=controller.process.log_tail)
+    def new_token():
+        token = own_token(fake, NS, "alice")  # read once: the Secret may be gone between two reads
+        return token if token and token != before else None
+    after = wait_until(new_token, message="a new token", details=controller.process.log_tail)
     wait_until(lambda: users(fake, NS, "gw")["alice"]["tokenSHA256"] == sha256(after), message="the new hash",
                details=controller.process.log_tail)
     wait_until(lambda: hash_of() != pod_hash, message="the notebook pod rolls", details=controller.process.log_tail)
