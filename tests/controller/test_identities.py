@@ -121,7 +121,8 @@ def test_a_second_notebook_adds_an_entry_and_a_taken_user_is_a_conflict(fake, co
                          details=controller.process.log_tail)
     bob = f"{NS}-bob"  # the default user: <namespace>-<name>
     assert list(entries) == ["alice", bob], "sorted by name"
-    assert entries[bob] == {"name": bob, "tokenSHA256": sha256(own_token(fake, NS, "bob")), "namespace": NS}, \
+    bob_token = wait_until(lambda: own_token(fake, NS, "bob"), message="bob's token Secret")
+    assert entries[bob] == {"name": bob, "tokenSHA256": sha256(bob_token), "namespace": NS}, \
         "no storage, no workspace"
 
     fake.api.post(cr_path("jupyternotebooks", NS), cr("JupyterNotebook", "alice-again", {
