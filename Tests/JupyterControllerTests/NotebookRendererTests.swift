@@ -87,6 +87,14 @@ import Testing
         #expect(limitsOnly[path: "resources", "requests"] == nil, "Kubernetes takes the requests from the limits")
     }
 
+    @Test func aStoppedNotebookRunsNoJupyterLabButKeepsItsClaim() throws {
+        let stopped = render(try Fixtures.notebook("nb", spec: ["gateway": ["name": "g"], "stopped": true]))
+        #expect(stopped.children.child("Deployment", "nb")?[path: "spec", "replicas"] == 0)
+        #expect(stopped.children.child("PersistentVolumeClaim", "nb-work") != nil, "the user's files stay")
+        let started = render(try Fixtures.notebook("nb", spec: ["gateway": ["name": "g"], "stopped": false]))
+        #expect(started.children.child("Deployment", "nb")?[path: "spec", "replicas"] == 1)
+    }
+
     @Test func anExistingClaimIsReattachedAndStorageCanBeOff() throws {
         let existing = render(try Fixtures.notebook("nb", spec: ["storage": ["existingClaim": "data", "mountPath": "/data"]]))
         #expect(existing.pvcName == "data")

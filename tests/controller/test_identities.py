@@ -143,6 +143,32 @@ def test_a_second_notebook_adds_an_entry_and_a_taken_user_is_a_conflict(fake, co
     fake.api.delete(cr_path("jupyternotebooks", NS, "alice-again"))
 
 
+def test_stopping_a_notebook_scales_it_to_zero_shuts_its_kernels_and_refuses_its_token(fake, controller):
+    """`spec.stopped` (issue 19 item 3, issue 17 item 3): JupyterLab at zero replicas, the claim kept, the user's
+    kernels on the gateway deleted (marked as ended on purpose, so the gateway does not relaunch them), the users
+    entry gone; `stopped: false` brings back the pod and the entry with the same token."""
+    wait_until(lambda: "alice" in users(fake, NS, "gw"), message="alice's entry", details=controller.process.log_tail)
+    token_hash = users(fake, NS, "gw")["alice"]["tokenSHA256"]
+    for pod in (kernel("alice-stop-k1", "gw", "alice"), kernel("other-user-k", "gw", "someone-else")):
+        fake.api.post(core_path("pods", NS), pod)
+    fake.api.merge_patch(cr_path("jupyternotebooks", NS, "alice"), {"spec": {"stopped": True}})
+    wait_until(lambda: deployment(fake, NS, "alice")["spec"]["replicas"] == 0, message="JupyterLab scaled to zero",
+               details=controller.process.log_tail)
+    wait_until(lambda: "alice" not in users(fake, NS, "gw"), message="alice's entry withdrawn", details=controller.process.log_tail)
+    wait_until(lambda: "alice-stop-k1" not in live_pods(fake, NS), message="alice's kernel shut down",
+               details=controller.process.log_tail)
+    assert "other-user-k" in live_pods(fake, NS), "another user's kernel stays"
+    assert fake.get(core_path("persistentvolumeclaims", NS, "alice-work")) is not None, "her files stay"
+    wait_until(lambda: (fake.get(cr_path("jupyternotebooks", NS, "alice")).get("status") or {}).get("phase") == "Stopped",
+               message="phase Stopped", details=controller.process.log_tail)
+    fake.api.merge_patch(cr_path("jupyternotebooks", NS, "alice"), {"spec": {"stopped": False}})
+    wait_until(lambda: deployment(fake, NS, "alice")["spec"]["replicas"] == 1, message="JupyterLab back",
+               details=controller.process.log_tail)
+    wait_until(lambda: users(fake, NS, "gw").get("alice", {}).get("tokenSHA256") == token_hash,
+               message="alice's entry back with the same token", details=controller.process.log_tail)
+    fake.api.delete(core_path("pods", NS, "other-user-k"))
+
+
 def test_deleting_a_notebook_removes_its_entry_and_exactly_its_kernels(fake, controller):
     bob = f"{NS}-bob"
     wait_until(lambda: bob in users(fake, NS, "gw"), message="bob's entry", details=controller.process.log_tail)
@@ -191,7 +217,7 @@ def test_deleting_the_token_secret_rotates_the_token(fake, controller):
     def new_token():
         token = own_token(fake, NS, "alice")  # read once: the Secret may be gone between two reads
         return token if token and token != before else None
-    after = wait_until(new_token, message="a new token", details=controller.process.log_tail)
+    after = wait_until(new_token, timeout=40, message="a new token", details=controller.process.log_tail)
     wait_until(lambda: users(fake, NS, "gw")["alice"]["tokenSHA256"] == sha256(after), message="the new hash",
                details=controller.process.log_tail)
     wait_until(lambda: hash_of() != pod_hash, message="the notebook pod rolls", details=controller.process.log_tail)

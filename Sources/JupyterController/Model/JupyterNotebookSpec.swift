@@ -31,6 +31,9 @@ public struct JupyterNotebookSpec: Codable, Sendable, Hashable {
     public var storage: Storage?
     /// Service type and annotations.
     public var service: ServiceSettings?
+    /// Stopped: JupyterLab scaled to zero, its claim kept, its user's kernels shut down and its token refused by the
+    /// gateway until it is started again (`false`).
+    public var stopped: Bool?
 
     /// Creates an empty spec (all defaults).
     public init() {}

@@ -34,8 +34,8 @@ public struct UserClaim: Sendable, Hashable {
     public var tokenSHA256: String?
     /// The notebook's work directory, if it has one.
     public var workspace: UserWorkspace?
-    /// The notebook is being deleted: it keeps its name reserved (its kernels are being shut down) but
-    /// has no entry any more, so its token is refused at once.
+    /// The notebook is being deleted or is stopped: it keeps its name reserved (its kernels are being shut
+    /// down) but has no entry any more, so its token is refused at once.
     public var deleting: Bool
 
     /// Creates a claim.

@@ -51,6 +51,7 @@ public struct NotebookReconciler: Reconciler {
                         gatewayToken: gatewayToken, settings: context.settings)).render()
                     rendering = rendered
                     try await apply(rendered, notebook: notebook, logger: logger)
+                    if notebook.spec.stopped == true, gateway != nil { try await shutDownKernels(of: notebook, logger: logger) }
                 }
             } catch is CancellationError {
                 throw CancellationError()
@@ -113,6 +114,17 @@ public struct NotebookReconciler: Reconciler {
     func remove(_ absent: [AbsentChild], notebook: JupyterNotebook) async throws {
         for child in absent where try await context.applier.remove(child, ownerUID: notebook.object.uid ?? "") {
             await context.recorder.record(notebook.object, .normal, reason: "Deleted", message: "Deleted \(child.resource.kind) \(child.name)")
+        }
+    }
+
+    /// A stopped notebook's kernels on its gateway are shut down (their pods deleted, marked as ended on purpose). Its
+    /// users entry is gone already (``UsersSecretSync``), so no new one starts.
+    func shutDownKernels(of notebook: JupyterNotebook, logger: Logger) async throws {
+        guard let reference = notebook.spec.gateway, kernelCount(notebook) > 0 else { return }
+        let selector = ControllerLabels.kernelPodSelector(
+            gateway: reference.name, userHash: NotebookIdentity.userHash(NotebookIdentity.user(of: notebook)))
+        for namespace in Set([reference.namespace(defaultingTo: notebook.namespace), notebook.namespace]).sorted() {
+            _ = try await context.kernelPods.deleteAll(namespace: namespace, selector: selector, logger: logger)
         }
     }
 

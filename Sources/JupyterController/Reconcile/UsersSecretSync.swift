@@ -54,7 +54,7 @@ struct UsersSecretSync: Sendable {
             claims.append(UserClaim(
                 notebook: key, user: NotebookIdentity.user(of: notebook), createdAt: object.metadata.creationTimestamp ?? "",
                 tokenSHA256: hash, workspace: renderer.workspace,
-                deleting: object.metadata.isBeingDeleted))
+                deleting: object.metadata.isBeingDeleted || notebook.spec.stopped == true))
         }
         return UsersRoster(claims: claims)
     }

@@ -38,7 +38,7 @@ extension NotebookRenderer {
         // A read-write-once work directory cannot be attached to two pods during a rolling update.
         let strategy: KubeJSON = storage == nil ? ["type": "RollingUpdate"] : ["type": "Recreate"]
         object.spec = [
-            "replicas": 1,
+            "replicas": input.notebook.spec.stopped == true ? 0 : 1,
             "revisionHistoryLimit": 5,
             "selector": ["matchLabels": KubeJSON(podSelector)],
             "strategy": strategy,

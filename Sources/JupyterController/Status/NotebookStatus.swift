@@ -62,11 +62,12 @@ public struct NotebookStatusBuilder: Sendable {
         var problems: [(reason: String, message: String)] = []
         if let error { problems.append(((error as? ControllerError)?.reason ?? "ReconcileError", "\(error)")) }
         if let failure = workload.failure { problems.append(("DeploymentFailed", failure)) }
-        let ready = workload.isAvailable && error == nil && gateway.usable
+        let stopped = notebook.spec.stopped == true
+        let ready = workload.isAvailable && error == nil && gateway.usable && !stopped
         var conditions: [Condition] = [
             Condition(
                 type: "Ready", status: ready,
-                reason: ready ? "Available" : (gateway.usable ? (workload.exists ? "Unavailable" : "Pending") : gateway.reason),
+                reason: ready ? "Available" : stopped ? "Stopped" : (gateway.usable ? (workload.exists ? "Unavailable" : "Pending") : gateway.reason),
                 message: gateway.usable ? "\(workload.ready)/\(max(workload.desired, 1)) JupyterLab replicas ready" : gateway.message,
                 observedGeneration: generation),
             Condition(
@@ -93,6 +94,8 @@ public struct NotebookStatusBuilder: Sendable {
             phase = "Terminating"
         } else if ControllerError.isInvalidSpec(error) || workload.failure != nil {
             phase = "Failed"
+        } else if stopped {
+            phase = workload.ready > 0 ? "Stopping" : "Stopped"
         } else if !gateway.usable {
             phase = "Pending"
         } else if ready {
