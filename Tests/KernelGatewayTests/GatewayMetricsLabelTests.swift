@@ -8,6 +8,8 @@ import Testing
         ("ErrImagePull", "image_pull"), ("ImagePullBackOff", "image_pull"), ("InvalidImageName", "image_pull"),
         ("Unschedulable", "unschedulable"), ("CreateContainerConfigError", "container_config"), ("OOMKilled", "oom_killed"),
         ("Evicted", "evicted"), ("CrashLoopBackOff", "container_failed"), ("the gateway watches 50 namespaces", "pod_failed"),
+        ("ErrImagePull: rpc error: pull access denied", "image_pull"), ("Unschedulable: 0/3 nodes are available", "unschedulable"),
+        ("ErrImagePullX: x", "pod_failed"),
     ])
     func podReasonsMapToAFixedSet(reason: String, label: String) {
         let failure = StartFailure.podFailed(pod: "kernel-x", reason: reason)
@@ -21,6 +23,8 @@ import Testing
             .unreachable("x"), .stoppedWhileStarting, .cancelled,
         ]
         for failure in failures { #expect(StartFailure.metricReasons.contains(failure.metricReason)) }
+        #expect(StartFailure.ended(.lost(reason: "OOMKilled: The kernel container terminated (exit code 137)")).metricReason == "oom_killed")
+        #expect(StartFailure.ended(.lost(reason: "The pod was deleted")).metricReason == "process_exited")
         #expect(GatewayError.limitReached("x").startFailureReason == "refused")
         #expect(GatewayError.launchFailed(.timedOut(.seconds(1))).startFailureReason == "timeout")
     }

@@ -4,10 +4,14 @@ extension StartFailure {
     /// `ErrImageNeverPull`, `ImageInspectError` → `image_pull`; `Unschedulable` → `unschedulable`;
     /// `CreateContainerConfigError`, `CreateContainerError` → `container_config`; `OOMKilled` → `oom_killed`;
     /// `Evicted` → `evicted`; `CrashLoopBackOff`, `RunContainerError`, `Error`, `Completed` → `container_failed`;
-    /// anything else → `pod_failed`.
+    /// anything else → `pod_failed`. A pod's failure text starts with Kubernetes' reason (`ErrImagePull: …`); a
+    /// kernel container that ended with a known reason (`OOMKilled: …`) counts under that reason too.
     public var metricReason: String {
         switch self {
         case .provisioner: return "provisioner"
+        case .ended(.lost(let text)):
+            let label = Self.podReasonLabel(text)
+            return label == "pod_failed" ? "process_exited" : label
         case .ended: return "process_exited"
         case .timedOut, .podTimedOut: return "timeout"
         case .podFailed(_, let reason): return Self.podReasonLabel(reason)
@@ -23,8 +27,9 @@ extension StartFailure {
         "container_failed", "pod_failed", "unreachable", "stopped", "cancelled", "refused",
     ]
 
-    static func podReasonLabel(_ reason: String) -> String {
-        switch reason {
+    /// The label of a pod failure's text, by the Kubernetes reason it starts with (before the first `:`).
+    static func podReasonLabel(_ text: String) -> String {
+        switch text.prefix(while: { $0 != ":" }) {
         case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "ImageInspectError": return "image_pull"
         case "Unschedulable": return "unschedulable"
         case "CreateContainerConfigError", "CreateContainerError": return "container_config"
