@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -68,6 +70,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -83,7 +86,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            // The OpenAPI document of the gateway's routes (`/api/swagger.yaml`), compiled into the binary.
+            resources: [.embedInCode("OpenAPI/gateway-openapi.yaml")]
         ),
         .target(
             name: "JupyterController",
@@ -114,7 +122,7 @@ let package = Package(
         .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "KernelGatewayTests", dependencies: ["KernelGateway", "JupyterProtocol"]),
-        .testTarget(name: "KernelGatewayHTTPTests", dependencies: ["KernelGatewayHTTP", "KernelGateway", .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "KernelGatewayHTTPTests", dependencies: ["KernelGatewayHTTP", "KernelGateway", "ZeroMQ", .product(name: "Yams", package: "Yams"), .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Logging", package: "swift-log"), .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "KubernetesAPITests", dependencies: ["KubernetesAPI", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "JupyterControllerTests", dependencies: ["JupyterController", "KubernetesAPI", "KubernetesRuntime"]),
         .testTarget(name: "KubernetesRuntimeTests", dependencies: ["KubernetesRuntime", "KubernetesAPI", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),

@@ -37,16 +37,20 @@ struct ControllerCommand: AsyncParsableCommand {
     var resyncPeriod: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (EJ_LOG_LEVEL, default info).")
     var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "text or json: one JSON object per line (EJ_LOG_FORMAT, default text).")
+    var logFormat: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let settings = ControllerSettings(command: self, environment: environment)
         let level = try settings.logLevel()
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let format: LogFormat
+        do {
+            format = try LogFormat.parse(settings.value(logFormat, "EJ_LOG_FORMAT") ?? "text")
+        } catch {
+            throw ValidationError("\(error)")
         }
+        LoggingSystem.bootstrap { label in format.handler(label: label, level: level) }
         var logger = Logger(label: "elastic-jupyter.controller")
         logger.logLevel = level
         let kubernetes: KubernetesConfiguration

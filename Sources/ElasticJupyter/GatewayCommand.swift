@@ -42,6 +42,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(name: .customLong("auto-restart"), inversion: .prefixedNo, help: "Restart dead kernels (EJ_AUTO_RESTART).")
     var autoRestart: Bool?
     @Option(name: .customLong("log-level"), help: "Log level (EG_LOG_LEVEL).") var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "Log format: text or json (EJ_LOG_FORMAT).") var logFormat: String?
+    @Option(name: .customLong("metrics-port"), help: "Port serving only /metrics without a token; 0 = none (EJ_METRICS_PORT).")
+    var metricsPort: String?
     @Option(help: "PEM certificate for HTTPS (EG_CERTFILE).") var certfile: String?
     @Option(help: "PEM key for HTTPS (EG_KEYFILE).") var keyfile: String?
     @Option(name: .customLong("allow-origin"), help: "CORS origin (EG_ALLOW_ORIGIN).") var allowOrigin: String?
@@ -124,6 +127,7 @@ struct GatewayCommand: AsyncParsableCommand {
             ("allow-unauthenticated", allowUnauthenticated ? "true" : nil), ("local-hostnames", localHostnames),
             ("header-timeout", headerTimeout), ("idle-timeout", idleTimeout), ("max-connections", maxConnections),
             ("max-sessions", maxSessions), ("authorized-users", authorizedUsers), ("unauthorized-users", unauthorizedUsers),
+            ("log-format", logFormat), ("metrics-port", metricsPort),
         ]
         let kernelPods: [(String, String?)] = [
             ("allowed-images", allowedImages), ("kernel-uid-range", kernelUIDRange), ("kernel-gid-range", kernelGIDRange),

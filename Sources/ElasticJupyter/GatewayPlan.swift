@@ -16,6 +16,10 @@ struct GatewayPlan {
     var kubernetes: (client: KubernetesConfiguration, provisioner: KubernetesProvisionerConfiguration)?
     var kubernetesProblem: String?
     var logLevel: Logger.Level
+    /// How log lines look.
+    var logFormat: LogFormat
+    /// Port of the token-less `/metrics` listener; nil = none.
+    var metricsPort: Int?
     var authToken: AuthToken
     /// Where users come from, if anywhere.
     var users: UsersPlan
@@ -24,8 +28,14 @@ struct GatewayPlan {
 
     init(resolved: SettingsResolver, environment: [String: String]) throws {
         logLevel = try Self.logLevel(resolved.string("log-level"))
+        logFormat = try LogFormat.parse(resolved.string("log-format"))
         let port = try resolved.int("port")
         guard (0...65535).contains(port) else { throw SettingsError.invalid(key: "port", value: String(port), expected: "0-65535") }
+        let metricsPort = try resolved.int("metrics-port", in: 0...65535)
+        if metricsPort != 0 && metricsPort == port {
+            throw SettingsError.invalid(key: "metrics-port", value: String(metricsPort), expected: "a port other than --port")
+        }
+        self.metricsPort = metricsPort == 0 ? nil : metricsPort
         let maxBody = try resolved.int("max-body-size")
         let maxMessage = try resolved.int("max-message-size")
         let ping = try resolved.double("ws-ping-interval")
@@ -197,12 +207,10 @@ struct GatewayPlan {
     }
 
     func run() async throws {
-        let level = logLevel
+        let (level, format) = (logLevel, logFormat)
         let limiter = LogRateLimiter()
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return RateLimitedLogHandler(base: EscapingLogHandler(base: handler), limiter: limiter)
+            RateLimitedLogHandler(base: EscapingLogHandler(base: format.handler(label: label, level: level)), limiter: limiter)
         }
         let logger = {
             var logger = Logger(label: "elastic-jupyter.gateway")
@@ -217,13 +225,17 @@ struct GatewayPlan {
             logger.info("local-process kernelspecs are off inside a cluster (--allow-local-kernels enables them)")
         }
         var services: [any Service] = []
+        let exposition = MetricsExposition()
+        let metrics = exposition.metrics
         var kubernetesClient: KubernetesClient?
         var podTracker: KernelPodTracker?
         if let problem = kubernetesProblem {
             logger.warning("no usable Kubernetes configuration: pod kernelspecs are not offered", metadata: ["reason": "\(problem)"])
         }
         if let kubernetes {
-            let client = try KubernetesClient(configuration: kubernetes.client, logger: logger)
+            let client = try KubernetesClient(configuration: kubernetes.client, logger: logger) { verb, error in
+                metrics.kubernetesAPIError(verb: verb, error: error)
+            }
             kubernetesClient = client
             let tracker = KernelPodTracker(client: client, configuration: kubernetes.provisioner, logger: logger)
             podTracker = tracker
@@ -240,7 +252,7 @@ struct GatewayPlan {
         let router = ProvisionerRouter(provisioners)
         let reactor = ZMQReactor(name: "zmq-relay")
         let manager = KernelManager(catalog: catalog, provisioner: router, configuration: self.manager,
-                                    reactor: reactor, logger: logger, availableProvisioners: router.kinds)
+                                    reactor: reactor, logger: logger, availableProvisioners: router.kinds, metrics: metrics)
         let http = self.http
         let culler = KernelCuller(manager: manager, configuration: cull, logger: logger)
         let token = authToken
@@ -249,7 +261,12 @@ struct GatewayPlan {
         services += usersService.map { [$0] } ?? []
         // Users' kernels run in their workspaces' namespaces: watched from the start, so those are adopted too.
         if let podTracker { registry.observe { podTracker.watch(namespaces: $0.kernelNamespaces) } }
-        let app = try GatewayServer.makeApplication(settings: http, manager: manager, users: registry, logger: logger) { port in
+        if let metricsPort {
+            services.append(MetricsServer.make(host: http.host, port: metricsPort, manager: manager, exposition: exposition, logger: logger) { port in
+                logger.info("metrics listening", metadata: ["address": "\(http.host):\(port)", "path": "/metrics"])
+            })
+        }
+        let app = try GatewayServer.makeApplication(settings: http, manager: manager, users: registry, metrics: exposition, logger: logger) { port in
             let url = Self.connectURL(http, port: port)
             logger.info("elastic-jupyter gateway listening", metadata: [
                 "url": "\(url)", "kernelspecs": "\(catalog.specs().keys.sorted().joined(separator: ","))",

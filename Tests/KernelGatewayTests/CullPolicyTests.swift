@@ -27,20 +27,24 @@ struct CullPolicyTests {
         guard case .cull(let reason) = CullPolicy.decide(old, configuration: config, now: now2) else {
             Issue.record("expected cull"); return
         }
-        #expect(reason.contains("idle for 61.0s"))
+        #expect(reason.description.contains("idle for 61.0s"))
+        #expect(reason.kind == .idle)
     }
 
     @Test func connectedKernelIsKeptUnlessCullConnected() {
         let (candidate, now) = kernel(connections: 1, idleFor: 100)
         #expect(CullPolicy.decide(candidate, configuration: CullConfiguration(idleTimeout: 60), now: now) == .keep)
         let culled = CullPolicy.decide(candidate, configuration: CullConfiguration(idleTimeout: 60, cullConnected: true), now: now)
-        #expect(culled != .keep)
+        guard case .cull(let reason) = culled else { Issue.record("expected cull"); return }
+        #expect(reason.kind == .idleConnected)
     }
 
     @Test func busyKernelIsKeptUnlessCullBusy() {
         let (candidate, now) = kernel(state: "busy", idleFor: 100)
         #expect(CullPolicy.decide(candidate, configuration: CullConfiguration(idleTimeout: 60), now: now) == .keep)
-        #expect(CullPolicy.decide(candidate, configuration: CullConfiguration(idleTimeout: 60, cullBusy: true), now: now) != .keep)
+        let culled = CullPolicy.decide(candidate, configuration: CullConfiguration(idleTimeout: 60, cullBusy: true), now: now)
+        guard case .cull(let reason) = culled else { Issue.record("expected cull"); return }
+        #expect(reason.kind == .idleBusy)
     }
 
     @Test(arguments: [KernelPhase.starting, .restarting(automatic: true), .restarting(automatic: false), .shuttingDown])
@@ -54,7 +58,8 @@ struct CullPolicyTests {
         let (candidate, now) = kernel(state: "busy", connections: 2, idleFor: 0, age: 3601)
         let decision = CullPolicy.decide(candidate, configuration: CullConfiguration(maxAge: 3600), now: now)
         guard case .cull(let reason) = decision else { Issue.record("expected cull"); return }
-        #expect(reason.contains("maximum age"))
+        #expect(reason.description.contains("maximum age"))
+        #expect(reason.kind == .maxAge)
     }
 
     @Test func deadKernelsAreCulledWhenIdle() {

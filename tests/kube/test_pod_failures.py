@@ -10,6 +10,7 @@ import time
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 import podkit
 from fakekube.testing import wait_until
@@ -66,18 +67,32 @@ def assert_fast_failure(gw, cluster, kernelspec: str, env: dict | None, reasons:
     return body["message"]
 
 
-@pytest.mark.parametrize("kernelspec, env, reasons", [
-    ("pod_echo", {"KERNEL_IMAGE": "example/does-not-exist:1"}, ("ErrImagePull", "ImagePullBackOff")),
-    ("pod_echo", {"KERNEL_IMAGE": "Example/UPPER-Case:1"}, ("InvalidImageName",)),
+def start_failures(gw) -> dict[str, float]:
+    """The gateway's failed pod starts by metric reason (its /metrics, parsed by prometheus_client)."""
+    text = gw.rest.get("metrics", timeout=30).text
+    return {s.labels["reason"]: s.value for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name == "elastic_jupyter_gateway_kernel_start_failures_total" and s.labels.get("provisioner") == "kubernetes"}
+
+
+@pytest.mark.parametrize("kernelspec, env, reasons, label", [
+    ("pod_echo", {"KERNEL_IMAGE": "example/does-not-exist:1"}, ("ErrImagePull", "ImagePullBackOff"), "image_pull"),
+    ("pod_echo", {"KERNEL_IMAGE": "Example/UPPER-Case:1"}, ("InvalidImageName",), "image_pull"),
     # no scale-up coming: the kernelspec allows 1 GPU, the fake node has none
-    ("pod_echo", {"KERNEL_GPUS": "1"}, ("Unschedulable",)),
-    ("crashloop", None, ("CrashLoopBackOff",)),
-    ("oomkilled", None, ("OOMKilled",)),
+    ("pod_echo", {"KERNEL_GPUS": "1"}, ("Unschedulable",), "unschedulable"),
+    ("crashloop", None, ("CrashLoopBackOff",), "container_failed"),
+    ("oomkilled", None, ("OOMKilled",), "oom_killed"),
 ], ids=["ErrImagePull", "InvalidImageName", "Unschedulable", "CrashLoopBackOff", "OOMKilled"])
-def test_start_fails_fast_with_the_kubernetes_reason(gw, cluster, kernelspec, env, reasons):
+def test_start_fails_fast_with_the_kubernetes_reason(gw, cluster, kernelspec, env, reasons, label):
+    before = start_failures(gw)
     message = assert_fast_failure(gw, cluster, kernelspec, env, reasons)
     if "Unschedulable" in reasons:
         assert "Insufficient nvidia.com/gpu" in message
+    # The metric says why with a fixed label, never Kubernetes' text.
+    after = start_failures(gw)
+    assert after.get(label, 0) == before.get(label, 0) + 1, (label, before, after)
+    assert set(after) <= {"image_pull", "unschedulable", "container_config", "container_failed", "oom_killed", "evicted",
+                          "pod_failed", "timeout", "process_exited", "unreachable", "provisioner", "refused", "stopped",
+                          "cancelled"}
     if "OOMKilled" in reasons:  # the gateway is fine afterwards (checked once: the kernel is left to teardown)
         with gw.ws(gw.start_kernel("pod_echo")) as ws:
             assert ws.kernel_info()["content"]["status"] == "ok"

@@ -93,4 +93,7 @@ extension JupyterGatewaySpec {
     public static let defaultLaunchTimeout = 60
     /// Port of the gateway (container and Service).
     public static let port = 8888
+    /// Port of the gateway's metrics listener (`EJ_METRICS_PORT`: `/metrics` only, no token), scraped through the
+    /// pod's `prometheus.io/*` annotations; not on the Service.
+    public static let metricsPort = 8080
 }

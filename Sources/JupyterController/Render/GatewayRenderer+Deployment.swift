@@ -13,7 +13,10 @@ extension GatewayRenderer {
             "name": "gateway",
             "image": .string(KernelSpecRenderer.nonEmpty(spec.image) ?? input.settings.gatewayImage),
             "args": ["gateway"],
-            "ports": [["name": "http", "containerPort": .int(Int64(JupyterGatewaySpec.port)), "protocol": "TCP"]],
+            "ports": [
+                ["name": "http", "containerPort": .int(Int64(JupyterGatewaySpec.port)), "protocol": "TCP"],
+                ["name": "metrics", "containerPort": .int(Int64(JupyterGatewaySpec.metricsPort)), "protocol": "TCP"],
+            ],
             "env": .array(environment(kernelSpecs: kernelSpecs)),
             "readinessProbe": probe(path: "/readyz", period: 5, failures: 3),
             "livenessProbe": probe(path: "/healthz", period: 10, failures: 6),
@@ -39,8 +42,12 @@ extension GatewayRenderer {
             "containers": [container],
             "volumes": .array(volumes(kernelSpecs: kernelSpecs)),
         ]
-        var templateMetadata: KubeJSON = ["labels": KubeJSON(podLabels)]
-        if let hash = configHash { templateMetadata["annotations"] = [ControllerLabels.configHashAnnotation: .string(hash)] }
+        // Prometheus finds the metrics listener through the usual annotations.
+        var podAnnotations: [String: String] = [
+            "prometheus.io/scrape": "true", "prometheus.io/port": String(JupyterGatewaySpec.metricsPort), "prometheus.io/path": "/metrics",
+        ]
+        if let hash = configHash { podAnnotations[ControllerLabels.configHashAnnotation] = hash }
+        let templateMetadata: KubeJSON = ["labels": KubeJSON(podLabels), "annotations": KubeJSON(podAnnotations)]
         object.spec = [
             // Clamped to RenderSettings.gatewayReplicaLimit (condition ReplicasClamped).
             "replicas": .int(Int64(replicas)),
@@ -65,6 +72,7 @@ extension GatewayRenderer {
         var env: [KubeJSON] = [
             .env("EG_IP", "0.0.0.0"),
             .env("EG_PORT", String(JupyterGatewaySpec.port)),
+            .env("EJ_METRICS_PORT", String(JupyterGatewaySpec.metricsPort)),
             .env("EG_NAME", names.instanceLabel),
             .env("EG_NAMESPACE", fieldPath: "metadata.namespace"),
             .env("EG_SHARED_NAMESPACE", "true"),

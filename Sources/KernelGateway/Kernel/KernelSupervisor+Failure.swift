@@ -12,6 +12,8 @@ extension KernelSupervisor {
         let action = kernel.handle(.processExited(generation: generation, at: context.now(), description: exit.description))
         if action == .restartAutomatically {
             logger.warning("kernel died, restarting", metadata: ["kernel_id": "\(id)", "exit": "\(exit)"])
+            // Counted by the replica that relaunches it (the owner), once per death.
+            if kernel.process?.isOwnedHere ?? true { context.metrics.kernelRestarted(automatic: true) }
         }
         await act(on: action)
     }

@@ -43,6 +43,7 @@ extension KernelSupervisor {
         case .reject(let reason): throw .kernelUnavailable(id: id, state: reason)
         default: throw .kernelUnavailable(id: id, state: kernel.model().executionState)
         }
+        context.metrics.kernelRestarted(automatic: false)
         // What clients send meanwhile waits for the new process to be ready.
         let heldConnection = kernel.connection
         heldConnection?.holdClientMessages()
@@ -134,6 +135,7 @@ extension KernelSupervisor {
             }
         }
         _ = kernel.handle(.shutdownCompleted)
+        kernel.takeGPUSeconds(into: context.metrics)
         finished.open()
         return true
     }

@@ -12,6 +12,8 @@ struct SupervisorContext: Sendable {
     let logger: Logger
     let memory: MemoryBudget
     let now: @Sendable () -> Date
+    /// Where starts, restarts and GPU time are counted.
+    let metrics: GatewayMetrics
     /// Runs background work (a process's exit watch) as a child of the manager's `run()`.
     let spawn: @Sendable (@escaping @Sendable () async -> Void) -> Void
 }
@@ -40,16 +42,20 @@ final class KernelSupervisor: Sendable {
 
     // MARK: Start and adoption
 
-    /// Launches the kernel and returns once it answers; on failure the kernel is terminated.
+    /// Launches the kernel and returns once it answers; on failure the kernel is terminated. Counted (and timed)
+    /// in the metrics by provisioner.
     func start() async throws(GatewayError) {
+        let began = ContinuousClock.now
         do {
             try await bringUp(reuse: nil) { [provisioner = context.provisioner] launchContext throws(ProvisionerError) in
                 try await provisioner.launch(launchContext)
             }
         } catch {
+            context.metrics.kernelStartFailed(provisioner: kernel.spec.provisioner, error: error)
             if case .abandonStart = kernel.handle(.launchFailed(Self.startFailure(error))) { finished.open() }
             throw error
         }
+        context.metrics.kernelStarted(provisioner: kernel.spec.provisioner, after: ContinuousClock.now - began)
     }
 
     /// Serves a kernel found running: waits for its pod, connects and probes it. A kernel that does not answer
@@ -113,6 +119,7 @@ final class KernelSupervisor: Sendable {
             state.process = provisioned
             state.connection = connection
             state.reportedState = "starting"
+            state.noteExecutionState()
             return state.lifecycle.generation
         }
         context.spawn { [self] in

@@ -26,6 +26,14 @@ public final class ManagedKernel: Sendable {
         var lastActivity: Date
         /// Opened when the kernel reports a state other than `busy` (see ``waitUntilNotBusy(timeout:)``).
         var notBusy: Gate?
+        /// Seconds idle and busy, for a kernel that requests a GPU (else nil).
+        var gpuTime: ExecutionTimeLedger?
+
+        /// Moves the GPU ledger to the execution state clients see now.
+        mutating func noteExecutionState() {
+            guard gpuTime != nil else { return }
+            gpuTime?.enter(lifecycle.executionState(reported: reportedState), now: .now)
+        }
     }
 
     /// - Parameters:
@@ -37,7 +45,21 @@ public final class ManagedKernel: Sendable {
         self.user = launchContext.user
         self.launchContext = launchContext
         self.createdAt = now
-        self.state = Mutex(State(lifecycle: lifecycle, lastActivity: lastActivity ?? now))
+        var state = State(lifecycle: lifecycle, lastActivity: lastActivity ?? now)
+        if KernelGPURequest.requested(by: launchContext) { state.gpuTime = ExecutionTimeLedger(now: .now) }
+        self.state = Mutex(state)
+    }
+
+    /// Whether the kernel requests a GPU (its idle and busy seconds are counted).
+    public var requestsGPU: Bool { state.withLock { $0.gpuTime != nil } }
+
+    /// Adds the seconds this GPU kernel spent idle and busy since the last call to `metrics`.
+    func takeGPUSeconds(into metrics: GatewayMetrics) {
+        let taken = state.withLock { state -> (idle: Double, busy: Double)? in
+            state.noteExecutionState()
+            return state.gpuTime?.take(now: .now)
+        }
+        if let taken { metrics.gpuSeconds(idle: taken.idle, busy: taken.busy) }
     }
 
     /// The REST model.
@@ -65,7 +87,11 @@ public final class ManagedKernel: Sendable {
 
     /// Feeds an event into the lifecycle.
     func handle(_ event: KernelLifecycle.Event) -> KernelLifecycle.Action {
-        state.withLock { $0.lifecycle.handle(event) }
+        state.withLock { state in
+            let action = state.lifecycle.handle(event)
+            state.noteExecutionState()
+            return action
+        }
     }
 
     /// Restarts of any kind since the kernel was first started.
@@ -92,6 +118,7 @@ public final class ManagedKernel: Sendable {
             if isActivity { state.lastActivity = now }
             guard isStatus, let executionState = peek.executionState else { return nil }
             state.reportedState = executionState
+            state.noteExecutionState()
             guard executionState != "busy", let gate = state.notBusy else { return nil }
             state.notBusy = nil
             return gate

@@ -26,12 +26,15 @@ public actor KernelManager: Service {
     public nonisolated let availableProvisioners: Set<ProvisionerKind>
     /// The ceiling on memory held for kernels and their clients (see ``MemoryBudget``).
     public nonisolated let memory: MemoryBudget
+    /// Where kernel starts, restarts, culls and GPU time are counted.
+    public nonisolated let metrics: GatewayMetrics
 
     /// Creates a manager.
     public init(catalog: KernelSpecCatalog, provisioner: any Provisioner, configuration: KernelManagerConfiguration,
                 reactor: ZMQReactor, logger: Logger, availableProvisioners: Set<ProvisionerKind> = [.local],
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                metrics: GatewayMetrics = GatewayMetrics(), now: @escaping @Sendable () -> Date = { Date() }) {
         self.availableProvisioners = availableProvisioners
+        self.metrics = metrics
         self.catalog = catalog
         self.configuration = configuration
         self.logger = logger
@@ -42,7 +45,7 @@ public actor KernelManager: Service {
         self.jobs = jobs
         self.context = SupervisorContext(
             provisioner: provisioner, configuration: configuration, reactor: reactor, logger: logger, memory: memory, now: now,
-            spawn: { job in jobContinuation.yield(job) })
+            metrics: metrics, spawn: { job in jobContinuation.yield(job) })
         jobFinish = { jobContinuation.finish() }
     }
 

@@ -58,7 +58,7 @@ public enum CullPolicy {
     /// The outcome for one kernel.
     public enum Decision: Sendable, Equatable {
         case keep
-        case cull(reason: String)
+        case cull(reason: CullReason)
     }
 
     /// Decides whether to cull. Kernels that are starting, restarting or shutting down are never culled.
@@ -70,7 +70,8 @@ public enum CullPolicy {
         if configuration.maxAge > 0 {
             let age = now.timeIntervalSince(kernel.createdAt)
             if age >= configuration.maxAge {
-                return .cull(reason: "older than the maximum age of \(format(configuration.maxAge)) (age \(format(age)))")
+                return .cull(reason: CullReason(
+                    kind: .maxAge, detail: "older than the maximum age of \(format(configuration.maxAge)) (age \(format(age)))"))
             }
         }
         guard configuration.idleTimeout > 0 else { return .keep }
@@ -78,10 +79,47 @@ public enum CullPolicy {
         if kernel.executionState == "busy" && !configuration.cullBusy { return .keep }
         let idle = now.timeIntervalSince(kernel.lastActivity)
         guard idle >= configuration.idleTimeout else { return .keep }
-        return .cull(reason: "idle for \(format(idle)) (timeout \(format(configuration.idleTimeout)), \(kernel.connections) connection(s), \(kernel.executionState))")
+        let kind: CullReason.Kind
+        if case .dead = kernel.phase { kind = .dead }
+        else if kernel.executionState == "busy" { kind = .idleBusy }
+        else if kernel.connections > 0 { kind = .idleConnected }
+        else { kind = .idle }
+        return .cull(reason: CullReason(
+            kind: kind,
+            detail: "idle for \(format(idle)) (timeout \(format(configuration.idleTimeout)), \(kernel.connections) connection(s), \(kernel.executionState))"))
     }
 
     static func format(_ seconds: TimeInterval) -> String {
         String(format: "%.1fs", seconds)
     }
+}
+
+/// Why a kernel is culled: a kind from a fixed set (for metrics) and the text the log and its clients see.
+public struct CullReason: Sendable, Equatable, CustomStringConvertible {
+    /// The kinds of culling.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Older than `--cull-max-age`, whatever its use.
+        case maxAge = "max_age"
+        /// Unused for `--cull-idle-timeout`, with no client attached.
+        case idle
+        /// Unused for the idle timeout while a client was attached (`--cull-connected`).
+        case idleConnected = "idle_connected"
+        /// Unused for the idle timeout while reported busy (`--cull-busy`).
+        case idleBusy = "idle_busy"
+        /// Dead (not restarted) and unused for the idle timeout.
+        case dead
+    }
+
+    /// The kind.
+    public var kind: Kind
+    /// What happened, with the numbers.
+    public var detail: String
+
+    /// Creates a reason.
+    public init(kind: Kind, detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    public var description: String { detail }
 }

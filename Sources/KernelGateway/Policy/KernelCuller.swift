@@ -38,10 +38,11 @@ public struct KernelCuller: Service {
             guard case .cull(let reason) = decision else { continue }
             logger.notice("culling kernel", metadata: [
                 "kernel_id": "\(kernel.id)", "kernelspec": "\(kernel.spec.name)", "user": "\(kernel.user ?? "-")",
-                "reason": "\(reason)",
+                "reason": "\(reason)", "cull_kind": "\(reason.kind.rawValue)",
             ])
             do {
                 try await manager.cull(kernel.id, reason: "Kernel culled: \(reason)")
+                manager.metrics.kernelCulled(reason.kind)
                 culled.append(kernel.id)
             } catch {
                 logger.warning("culling failed", metadata: ["kernel_id": "\(kernel.id)", "error": "\(error)"])

@@ -10,6 +10,8 @@ import Logging
 struct ChannelsHandler {
     let manager: KernelManager
     let settings: HTTPServerConfiguration
+    /// Clients attached, messages and bytes relayed, slow clients closed.
+    let metrics: GatewayMetrics
 
     func register(on router: Router<GatewayRequestContext>) {
         router.ws(RouterPath(settings.basePath + "api/kernels/{id}/channels")) { request, context in
@@ -58,8 +60,13 @@ struct ChannelsHandler {
             sessionID: session, wsProtocol: wsProtocol,
             queueMessages: manager.configuration.clientQueueMessages, queueBytes: manager.configuration.clientQueueBytes)
         connection.attach(client)
+        metrics.clientAttached()
         logger.debug("client attached", metadata: ["kernel_id": "\(id)", "session": "\(session)", "protocol": "\(wsProtocol)"])
-        defer { connection.detach(client) }
+        defer {
+            connection.detach(client)
+            metrics.clientDetached(reason: client.closeReason)
+        }
+        let metrics = self.metrics
 
         // A client closed by the relay (too slow, budget) whose socket stops reading would keep the writer below
         // waiting for ever, holding its connection and a message: after a grace period its channel is closed.
@@ -79,8 +86,13 @@ struct ChannelsHandler {
                         do {
                             // Binary frames (v1, legacy with buffers) are encoded straight into the buffer NIO writes.
                             switch WebSocketCodec.encode(message, protocol: wsProtocol, allocator: allocator) {
-                            case .text(let text): try await outbound.writeTextMessage(text)
-                            case .binary(let buffer): try await outbound.writeBinaryMessage(buffer)
+                            case .text(let text):
+                                try await outbound.writeTextMessage(text)
+                                metrics.relayed(.kernelToClient, bytes: text.utf8.count)
+                            case .binary(let buffer):
+                                let bytes = buffer.readableBytes
+                                try await outbound.writeBinaryMessage(buffer)
+                                metrics.relayed(.kernelToClient, bytes: bytes)
                             }
                         } catch {
                             client.close(reason: .writeFailed)
@@ -103,14 +115,16 @@ struct ChannelsHandler {
                     do {
                         for try await message in inbound.messages(maxSize: settings.maxMessageSize) {
                             let frame: WebSocketFrame
+                            let bytes: Int
                             switch message {
-                            case .text(let text): frame = .text(text)
-                            case .binary(let buffer): frame = .binary(Array(buffer.readableBytesView))
+                            case .text(let text): frame = .text(text); bytes = text.utf8.count
+                            case .binary(let buffer): frame = .binary(Array(buffer.readableBytesView)); bytes = buffer.readableBytes
                             }
                             do {
                                 let decoded = try WebSocketCodec.decode(frame, protocol: wsProtocol,
                                                                         limits: WebSocketCodecLimits(maxParts: 1024, maxFrameSize: settings.maxMessageSize))
                                 connection.send(decoded, from: client)
+                                metrics.relayed(.clientToKernel, bytes: bytes)
                             } catch {
                                 malformed += 1
                                 if malformed == 1 {

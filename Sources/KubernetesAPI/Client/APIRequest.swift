@@ -39,6 +39,18 @@ struct APIRequest: Sendable {
             retryMode: method == .POST ? .beforeProcessingOnly : .idempotent)
     }
 
+    /// The request's verb as metrics name it: `get`, `create`, `update`, `patch`, `delete` (watches are opened
+    /// as `watch` by their caller).
+    var verb: String {
+        switch method {
+        case .POST: return "create"
+        case .PUT: return "update"
+        case .PATCH: return "patch"
+        case .DELETE: return "delete"
+        default: return "get"
+        }
+    }
+
     /// Whether a failure may be retried for this request.
     func mayRetry(_ error: KubernetesError) -> Bool {
         switch error.kind {

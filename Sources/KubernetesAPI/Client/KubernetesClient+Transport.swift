@@ -7,7 +7,7 @@ extension KubernetesClient {
     /// Sends a request with retries and the request deadline; returns a 2xx response.
     /// - Throws: ``KubernetesError`` or `CancellationError`.
     func send(_ request: APIRequest) async throws -> APIResponse {
-        try await withRetries(request) { httpRequest in
+        try await withRetries(request, verb: request.verb) { httpRequest in
             try await self.sendOnce(httpRequest)
         }
     }
@@ -15,7 +15,7 @@ extension KubernetesClient {
     /// Sends a request with retries and returns the response once its head is in (for watches).
     /// The head must arrive within the request deadline; the body then streams without one.
     func openStream(_ request: APIRequest) async throws -> HTTPClientResponse {
-        try await withRetries(request) { httpRequest in
+        try await withRetries(request, verb: "watch") { httpRequest in
             let response = try await self.execute(httpRequest)
             guard (200..<300).contains(Int(response.status.code)) else {
                 let body = try await response.body.collect(upTo: 1 << 20)
@@ -30,7 +30,7 @@ extension KubernetesClient {
     // MARK: Retry loop
 
     private func withRetries<T: Sendable>(
-        _ request: APIRequest, _ operation: @Sendable (HTTPClientRequest) async throws -> T
+        _ request: APIRequest, verb: String, _ operation: @Sendable (HTTPClientRequest) async throws -> T
     ) async throws -> T {
         var attempt = 0
         var refreshedCredentials = false
@@ -40,6 +40,7 @@ extension KubernetesClient {
                 let httpRequest = try makeHTTPRequest(request)
                 return try await operation(httpRequest)
             } catch let error as KubernetesError {
+                errorObserver?(verb, error)
                 if error.kind == .unauthorized, authorization.canRefresh, !refreshedCredentials {
                     // The token file may have rotated: re-read it and try once more.
                     refreshedCredentials = true

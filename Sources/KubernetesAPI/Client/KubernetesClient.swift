@@ -17,6 +17,12 @@ public final class KubernetesClient: Sendable {
     public let retryPolicy: RetryPolicy
     /// The logger for requests, retries and watches (library events are logged at debug/info).
     public let logger: Logger
+    /// Told of every failed attempt of a request (retried or not), with its verb: `get`, `watch`, `create`,
+    /// `update`, `patch` or `delete`. For metrics; must return quickly.
+    public let errorObserver: ErrorObserver?
+
+    /// What ``errorObserver`` is called with.
+    public typealias ErrorObserver = @Sendable (_ verb: String, _ error: KubernetesError) -> Void
 
     let httpClient: HTTPClient
     let authorization: AuthorizationProvider
@@ -30,15 +36,18 @@ public final class KubernetesClient: Sendable {
     ///   - configuration: Server, credentials, TLS and timeouts.
     ///   - retryPolicy: Retries for failed requests. Default ``RetryPolicy/default``.
     ///   - logger: Logger. Default label `KubernetesAPI`.
+    ///   - errorObserver: Told of every failed attempt (see ``errorObserver``).
     /// - Throws: ``KubernetesConfigurationError/invalidCertificate(_:)`` when the PEM material is unusable.
     public init(
         configuration: KubernetesConfiguration,
         retryPolicy: RetryPolicy = .default,
-        logger: Logger = Logger(label: "KubernetesAPI")
+        logger: Logger = Logger(label: "KubernetesAPI"),
+        errorObserver: ErrorObserver? = nil
     ) throws(KubernetesConfigurationError) {
         self.configuration = configuration
         self.retryPolicy = retryPolicy
         self.logger = logger
+        self.errorObserver = errorObserver
         self.authorization = AuthorizationProvider(credentials: configuration.credentials)
         self.baseURL = configuration.server.hasSuffix("/") ? String(configuration.server.dropLast()) : configuration.server
         var httpConfiguration = HTTPClient.Configuration(
