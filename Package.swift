@@ -39,6 +39,10 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ElasticJupyterContract",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "KubernetesAPI",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -59,6 +63,7 @@ let package = Package(
         .target(
             name: "KernelGateway",
             dependencies: [
+                "ElasticJupyterContract",
                 "JupyterProtocol",
                 "ZeroMQ",
                 "KubernetesAPI",
@@ -88,6 +93,7 @@ let package = Package(
         .target(
             name: "JupyterController",
             dependencies: [
+                "ElasticJupyterContract",
                 "KubernetesAPI",
                 "KubernetesRuntime",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -110,10 +116,11 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "EchoKernel", dependencies: ["ZeroMQ", "JupyterProtocol"]),
+        .testTarget(name: "ElasticJupyterContractTests", dependencies: ["ElasticJupyterContract"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"],
                     resources: [.copy("Golden")]),
-        .testTarget(name: "KernelGatewayTests", dependencies: ["KernelGateway", "JupyterProtocol"]),
+        .testTarget(name: "KernelGatewayTests", dependencies: ["KernelGateway", "ElasticJupyterContract", "JupyterProtocol", "KubernetesAPI"]),
         .testTarget(name: "KernelGatewayHTTPTests", dependencies: ["KernelGatewayHTTP", "KernelGateway", .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "KubernetesAPITests", dependencies: ["KubernetesAPI", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "JupyterControllerTests", dependencies: ["JupyterController", "KubernetesAPI", "KubernetesRuntime"]),

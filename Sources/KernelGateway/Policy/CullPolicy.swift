@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 import JupyterProtocol
 
@@ -27,11 +28,11 @@ public struct CullConfiguration: Sendable, Equatable {
     /// The settings for one kernelspec: `metadata.elastic_jupyter.cull_idle_timeout` (seconds),
     /// `cull_connected` and `cull_busy` in its kernel.json override the global ones.
     public func applying(overridesOf spec: KernelSpec) -> CullConfiguration {
-        guard case .object(let ours)? = spec.metadata["elastic_jupyter"] else { return self }
+        guard case .object(let ours)? = spec.metadata[KernelSpecMetadata.section] else { return self }
         var result = self
-        if let timeout = ours["cull_idle_timeout"]?.doubleValue, timeout >= 0 { result.idleTimeout = timeout }
-        if let connected = ours["cull_connected"]?.boolValue { result.cullConnected = connected }
-        if let busy = ours["cull_busy"]?.boolValue { result.cullBusy = busy }
+        if let timeout = ours[KernelSpecMetadata.cullIdleTimeout]?.doubleValue, timeout >= 0 { result.idleTimeout = timeout }
+        if let connected = ours[KernelSpecMetadata.cullConnected]?.boolValue { result.cullConnected = connected }
+        if let busy = ours[KernelSpecMetadata.cullBusy]?.boolValue { result.cullBusy = busy }
         return result
     }
 }
