@@ -39,12 +39,18 @@ public struct CullConfiguration: Sendable, Equatable {
 
 /// What the culler knows about one kernel at one instant.
 public struct CullCandidate: Sendable, Equatable {
+    /// The kernel's lifecycle phase: only `running` and `dead` kernels can be culled.
     public var phase: KernelPhase
+    /// The last `execution_state` the kernel reported (`busy` kernels are kept unless `cull_busy`).
     public var executionState: String
+    /// WebSocket clients attached to the kernel on this replica (kept unless `cull_connected`).
     public var connections: Int
+    /// The last activity: a message in either direction, or one another replica recorded on the pod.
     public var lastActivity: Date
+    /// When the kernel was started (for the maximum age).
     public var createdAt: Date
 
+    /// Creates a snapshot of one kernel; see the properties.
     public init(phase: KernelPhase, executionState: String, connections: Int, lastActivity: Date, createdAt: Date) {
         self.phase = phase
         self.executionState = executionState
@@ -58,7 +64,9 @@ public struct CullCandidate: Sendable, Equatable {
 public enum CullPolicy {
     /// The outcome for one kernel.
     public enum Decision: Sendable, Equatable {
+        /// Leave the kernel alone this round.
         case keep
+        /// Shut the kernel down; `reason` (idle for how long, or how old) goes to the log and to its clients.
         case cull(reason: String)
     }
 

@@ -14,10 +14,14 @@ import Yams
 public struct KernelPodRenderer: Sendable {
     /// The rendered objects.
     public struct Rendered: Sendable {
+        /// The kernel pod: the template with the gateway's labels, annotations, security context, resources,
+        /// volumes and the connection-file mount applied.
         public var pod: KubeObject
+        /// The Secret holding `connection.json` (with the kernel's signing key), mounted read-only into the pod.
         public var secret: KubeObject
         /// Connection info as written into the Secret (ip `0.0.0.0`; the gateway uses the pod IP).
         public var connectionInfo: ConnectionInfo
+        /// The pod's name: the user's name (as a DNS label piece) and the kernel id, at most 63 characters.
         public var podName: String
         /// The namespace of both.
         public var namespace: String { pod.metadata.namespace ?? "" }
@@ -28,8 +32,10 @@ public struct KernelPodRenderer: Sendable {
         public var notes: [String] = []
     }
 
+    /// The gateway's kernel pod settings: namespace, gateway name, ports, identities, default limits, images.
     let configuration: KubernetesProvisionerConfiguration
 
+    /// Creates a renderer for one gateway's kernel pod settings.
     public init(configuration: KubernetesProvisionerConfiguration) {
         self.configuration = configuration
     }
