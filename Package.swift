@@ -136,7 +136,11 @@ let package = Package(
         .testTarget(name: "KernelGatewayTests", dependencies: [
             "KernelGateway", "ElasticJupyterContract", "JupyterProtocol", "KubernetesAPI", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "KernelGatewayHTTPTests", dependencies: ["KernelGatewayHTTP", .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "KernelGatewayHTTPTests", dependencies: [
+            "KernelGatewayHTTP", "KernelGateway", "ZeroMQ", .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "KubernetesAPITests", dependencies: [
             "KubernetesAPI", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
