@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -41,10 +42,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ElasticJupyterContract",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "KubernetesAPI",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -54,6 +61,7 @@ let package = Package(
             name: "KubernetesRuntime",
             dependencies: [
                 "KubernetesAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,14 +69,15 @@ let package = Package(
         .target(
             name: "KernelGateway",
             dependencies: [
+                "ElasticJupyterContract",
                 "JupyterProtocol",
                 "ZeroMQ",
                 "KubernetesAPI",
                 "KubernetesRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -80,6 +89,7 @@ let package = Package(
                 "JupyterProtocol",
                 "KubernetesRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -89,6 +99,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             // The OpenAPI document of the gateway's routes (`/api/swagger.yaml`), compiled into the binary.
             resources: [.embedInCode("OpenAPI/gateway-openapi.yaml")]
@@ -96,10 +107,13 @@ let package = Package(
         .target(
             name: "JupyterController",
             dependencies: [
+                "ElasticJupyterContract",
                 "KubernetesAPI",
                 "KubernetesRuntime",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -112,19 +126,39 @@ let package = Package(
                 "KernelGateway",
                 "JupyterController",
                 "KernelGatewayHTTP",
+                "KubernetesAPI",
+                "ZeroMQ",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(name: "EchoKernel", dependencies: ["ZeroMQ", "JupyterProtocol"]),
+        .testTarget(name: "ElasticJupyterContractTests", dependencies: ["ElasticJupyterContract"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"],
+        .testTarget(name: "JupyterProtocolTests", dependencies: [
+            "JupyterProtocol", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
+        ],
                     resources: [.copy("Golden")]),
-        .testTarget(name: "KernelGatewayTests", dependencies: ["KernelGateway", "JupyterProtocol"]),
-        .testTarget(name: "KernelGatewayHTTPTests", dependencies: ["KernelGatewayHTTP", "KernelGateway", "ZeroMQ", .product(name: "Yams", package: "Yams"), .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Logging", package: "swift-log"), .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Hummingbird", package: "hummingbird")]),
-        .testTarget(name: "KubernetesAPITests", dependencies: ["KubernetesAPI", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),
-        .testTarget(name: "JupyterControllerTests", dependencies: ["JupyterController", "KubernetesAPI", "KubernetesRuntime"]),
-        .testTarget(name: "KubernetesRuntimeTests", dependencies: ["KubernetesRuntime", "KubernetesAPI", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]),
+        .testTarget(name: "KernelGatewayTests", dependencies: [
+            "KernelGateway", "ElasticJupyterContract", "JupyterProtocol", "KubernetesAPI", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "KernelGatewayHTTPTests", dependencies: [
+            "KernelGatewayHTTP", "KernelGateway", "ZeroMQ", .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .testTarget(name: "KubernetesAPITests", dependencies: [
+            "KubernetesAPI", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .testTarget(name: "JupyterControllerTests", dependencies: ["JupyterController", "KubernetesAPI"]),
+        .testTarget(name: "KubernetesRuntimeTests", dependencies: [
+            "KubernetesRuntime", "KubernetesAPI", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
     ]
 )

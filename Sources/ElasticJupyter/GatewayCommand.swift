@@ -3,7 +3,6 @@ import Foundation
 import KernelGateway
 import KernelGatewayHTTP
 import Logging
-import ZeroMQ
 
 /// `elastic-jupyter gateway`: runs the kernel gateway. Every option is also an environment variable
 /// (see `--help` or the README's table); a flag wins over the environment.

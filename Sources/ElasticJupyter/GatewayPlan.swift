@@ -125,7 +125,7 @@ struct GatewayPlan {
                 let claim = resolved.string("workspace-claim")
                 let cpuLimit = resolved.string("kernel-cpu-limit"), memoryLimit = resolved.string("kernel-memory-limit")
                 for (key, value) in [("kernel-cpu-limit", cpuLimit), ("kernel-memory-limit", memoryLimit)]
-                where !value.isEmpty && ResourceQuantity.parse(value) == nil {
+                where !value.isEmpty && Quantity.amount(value) == nil {
                     throw SettingsError.invalid(key: key, value: value, expected: "a Kubernetes quantity such as 2, 500m or 4Gi")
                 }
                 kubernetes = (client, KubernetesProvisionerConfiguration(

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Every setting of the `gateway` command: flag, environment variables (EG's names where EG has one),
-/// default and meaning. One table, used for parsing, for `--help` and for the README's table.
+/// default and meaning. One table, used for parsing and for the README's table (`--help` shows the `@Option`
+/// help strings of `GatewayCommand`, which must say the same).
 struct GatewaySetting: Sendable {
     let key: String
     let flag: String

@@ -49,7 +49,7 @@ struct ClientConnectionTests {
     }
 
     @Test func offlineBufferDropsOldestOutputButKeepsStatus() {
-        var buffer = OfflineBuffer(sessionID: "s", maxMessages: 3, maxBytes: 1 << 20)
+        var buffer = OfflineBuffer(maxMessages: 3, maxBytes: 1 << 20)
         buffer.append(message("busy", type: "status"), isStatus: true)
         buffer.append(message("1"), isStatus: false)
         buffer.append(message("2"), isStatus: false)

@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 import JupyterProtocol
 @testable import KernelGateway
@@ -654,7 +655,7 @@ import Testing
 
     @Test(arguments: [("500m", 0.5), ("2", 2.0), ("1Gi", 1_073_741_824.0), ("512Mi", 536_870_912.0), ("1G", 1e9), ("1.5", 1.5), ("100k", 1e5)])
     func quantityParsing(text: String, value: Double) throws {
-        let parsed = try #require(ResourceQuantity.parse(text))
+        let parsed = try #require(Quantity.amount(text))
         #expect(abs(parsed - value) <= value * 1e-12)
     }
 

@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 import JupyterProtocol
 @testable import KernelGateway

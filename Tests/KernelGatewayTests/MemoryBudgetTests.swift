@@ -53,7 +53,7 @@ struct MemoryBudgetTests {
         let budget = MemoryBudget(total: 1 << 20, kernelShare: 12_000)
         let other = budget.account(kernelID: "k")
         #expect(other.charge(4000))  // e.g. a slow client of the same kernel
-        var buffer = OfflineBuffer(sessionID: "s", maxMessages: 100, maxBytes: 1 << 20, account: budget.account(kernelID: "k"))
+        var buffer = OfflineBuffer(maxMessages: 100, maxBytes: 1 << 20, account: budget.account(kernelID: "k"))
         buffer.append(message(bytes: 10, type: "status"), isStatus: true)
         for _ in 0..<5 { buffer.append(message(bytes: 3000), isStatus: false) }
         #expect(buffer.messages.count == 3)  // status + 2 outputs fit in the 8000 bytes left

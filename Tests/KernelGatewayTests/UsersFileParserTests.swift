@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 @testable import KernelGateway
 import Logging

@@ -29,9 +29,6 @@ public final class HealthState: Sendable {
         state.withLock { $0.synced = synced }
     }
 
-    /// Whether this instance leads (always, without leader election, once running).
-    public var isLeading: Bool { state.withLock { $0.leading } }
-
     /// Ready: a standby, or a leader whose caches have synced.
     public var isReady: Bool {
         state.withLock { ($0.electing && !$0.leading) || ($0.leading && $0.synced) }

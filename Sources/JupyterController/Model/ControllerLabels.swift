@@ -1,24 +1,29 @@
-/// Label, annotation and finalizer names the controller writes and selects on.
+import ElasticJupyterContract
+
+/// Label, annotation and finalizer names the controller writes and selects on. Those it shares with kernel pods
+/// come from ``KernelPodLabels``, the one definition the gateway uses too.
 public enum ControllerLabels {
     /// `app.kubernetes.io/name`: always `elastic-jupyter`.
-    public static let name = "app.kubernetes.io/name"
+    public static let name = KernelPodLabels.name
     /// `app.kubernetes.io/component`: `gateway`, `notebook` or `kernel`.
-    public static let component = "app.kubernetes.io/component"
+    public static let component = KernelPodLabels.component
     /// `app.kubernetes.io/instance`: the custom resource's name.
     public static let instance = "app.kubernetes.io/instance"
     /// `app.kubernetes.io/managed-by`: ``managerName`` on every child.
     public static let managedBy = "app.kubernetes.io/managed-by"
     /// The gateway instance (the gateway's `EG_NAME`); kernel pods carry it too.
-    public static let gateway = "elastic-jupyter.io/gateway"
+    public static let gateway = KernelPodLabels.gateway
     /// The notebook; kernel pods carry it (from `KERNEL_NOTEBOOK`).
-    public static let notebook = "elastic-jupyter.io/notebook"
+    public static let notebook = KernelPodLabels.notebook
     /// The user of a kernel pod.
-    public static let user = "elastic-jupyter.io/user"
+    public static let user = KernelPodLabels.user
     /// The user of a kernel pod, as ``NotebookIdentity/userHash(_:)`` (written by the gateway).
-    public static let userHash = "elastic-jupyter.io/user-hash"
+    public static let userHash = KernelPodLabels.userHashLabel
 
     /// Value of `app.kubernetes.io/name`.
-    public static let appName = "elastic-jupyter"
+    public static let appName = KernelPodLabels.appName
+    /// Value of `app.kubernetes.io/component` on kernel pods.
+    public static let kernelComponent = KernelPodLabels.kernelComponent
     /// Value of `app.kubernetes.io/managed-by`, and the source component of Events.
     public static let managerName = "elastic-jupyter-controller"
 
@@ -39,33 +44,26 @@ public enum ControllerLabels {
     /// Selector of every child the controller manages.
     public static var managedSelector: String { "\(managedBy)=\(managerName)" }
     /// Selector of every kernel pod.
-    public static var kernelPodSelector: String { "\(component)=kernel" }
+    public static var kernelPodSelector: String { KernelPodLabels.selector }
 
-    /// A valid label value: at most 63 characters of `[A-Za-z0-9-_.]`, starting and ending alphanumeric
-    /// (the same rule the gateway applies to `EG_NAME` and `KERNEL_NOTEBOOK`).
+    /// A valid label value (``KernelPodLabels/labelValue(_:)``, the rule the gateway applies to `EG_NAME` and
+    /// `KERNEL_NOTEBOOK`).
     public static func labelValue(_ text: String) -> String {
-        let allowed = text.map { character -> Character in
-            character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_"
-                || character == ".") ? character : "-"
-        }
-        var value = String(String(allowed).prefix(63))
-        while let first = value.first, !(first.isLetter || first.isNumber) { value.removeFirst() }
-        while let last = value.last, !(last.isLetter || last.isNumber) { value.removeLast() }
-        return value
+        KernelPodLabels.labelValue(text)
     }
 
     /// The selector of one gateway's kernel pods (its instance label only).
     public static func kernelPodSelector(gateway: String) -> String {
-        "\(component)=kernel,\(self.gateway)=\(labelValue(gateway))"
+        KernelPodLabels.selector(gateway: gateway)
     }
 
     /// The selector of one user's kernel pods on a gateway.
     public static func kernelPodSelector(gateway: String, userHash: String) -> String {
-        kernelPodSelector(gateway: gateway) + ",\(self.userHash)=\(labelValue(userHash))"
+        KernelPodLabels.selector(gateway: gateway, userHash: userHash)
     }
 
     /// The selector of one notebook's kernel pods on a gateway.
     public static func kernelPodSelector(gateway: String, notebook: String) -> String {
-        kernelPodSelector(gateway: gateway) + ",\(self.notebook)=\(labelValue(notebook))"
+        KernelPodLabels.selector(gateway: gateway, notebook: notebook)
     }
 }

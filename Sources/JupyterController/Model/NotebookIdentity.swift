@@ -1,4 +1,4 @@
-import Crypto
+import ElasticJupyterContract
 import Foundation
 
 /// Who a notebook is to its gateway: the user name of its entry in the gateway's users Secret, and the
@@ -54,21 +54,15 @@ public enum NotebookIdentity {
         return user.allSatisfy { alphanumeric($0) || $0 == "-" || $0 == "_" || $0 == "." || $0 == "@" }
     }
 
-    /// The `elastic-jupyter.io/user-hash` label value of a user's kernel pods: the first 40 lower-case hex
-    /// digits of SHA-256 of the UTF-8 user name (the gateway writes the same).
+    /// The `elastic-jupyter.io/user-hash` label value of a user's kernel pods (``KernelPodLabels/userHash(_:)``,
+    /// which the gateway writes).
     public static func userHash(_ user: String) -> String {
-        String(sha256Hex(user).prefix(40))
+        KernelPodLabels.userHash(user)
     }
 
-    /// Lower-case hex SHA-256 of a token: what the users Secret stores instead of the token.
+    /// Lower-case hex SHA-256 of a token: what the users Secret stores instead of the token
+    /// (``UsersSecretFormat/tokenHash(_:)``, which the gateway compares).
     public static func tokenHash(_ token: String) -> String {
-        sha256Hex(token)
-    }
-
-    static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { byte in
-            let digits = String(byte, radix: 16)
-            return digits.count == 1 ? "0" + digits : digits
-        }.joined()
+        UsersSecretFormat.tokenHash(token)
     }
 }

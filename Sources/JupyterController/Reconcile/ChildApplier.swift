@@ -21,17 +21,18 @@ public struct ChildApplier: Sendable {
 
     let client: KubernetesClient
     /// Cached live objects, for resource types the controller watches (`nil` result: not cached, ask the API).
-    let cache: @Sendable (ResourceDescriptor, ObjectKey) -> KubeObject??
+    let cache: @Sendable (ResourceDescriptor, ObjectKey) -> KubeObject?
     let metrics: ControllerMetrics
 
     /// Creates an applier.
     /// - Parameters:
     ///   - client: The API client.
     ///   - metrics: Counts writes.
-    ///   - cache: Lookup in informer stores: `.some(object or nil)` for watched types, `nil` otherwise.
+    ///   - cache: Lookup in informer stores: the object when a store holds it; `nil` (not watched, or not yet
+    ///     seen: the cache may lag behind a create) makes the applier ask the API.
     public init(
         client: KubernetesClient, metrics: ControllerMetrics,
-        cache: @escaping @Sendable (ResourceDescriptor, ObjectKey) -> KubeObject?? = { _, _ in nil }
+        cache: @escaping @Sendable (ResourceDescriptor, ObjectKey) -> KubeObject? = { _, _ in nil }
     ) {
         self.client = client
         self.metrics = metrics

@@ -48,7 +48,7 @@ public struct GatewayReconciler: Reconciler {
         let workload = WorkloadState(deployment: context.stores.deployments.get(namespace: gateway.namespace, name: names.workload))
         let kernels = KernelPods.count(
             in: context.stores.kernelPods.list(namespace: gateway.namespace), namespace: gateway.namespace,
-            labels: [ControllerLabels.component: "kernel", ControllerLabels.gateway: names.instanceLabel])
+            labels: [ControllerLabels.component: ControllerLabels.kernelComponent, ControllerLabels.gateway: names.instanceLabel])
         let status = GatewayStatusBuilder(
             gateway: gateway, rendering: rendering, workload: workload, kernels: kernels, error: failure,
             replicaLimit: context.settings.gatewayReplicaLimit

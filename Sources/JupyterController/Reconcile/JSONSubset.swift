@@ -36,23 +36,3 @@ public enum JSONSubset {
         return abs(a - b) <= max(abs(a), abs(b)) * 1e-9
     }
 }
-
-/// Parses Kubernetes quantities (`500m`, `1.5`, `8Gi`, `1e3`) into numbers, for comparison only.
-public enum Quantity {
-    private static let suffixes: [(String, Double)] = [
-        ("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776),
-        ("Pi", 1_125_899_906_842_624), ("Ei", 1_152_921_504_606_846_976),
-        ("n", 1e-9), ("u", 1e-6), ("m", 1e-3), ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12), ("P", 1e15), ("E", 1e18),
-    ]
-
-    /// The value of a quantity, or `nil` when the text is not one.
-    public static func value(_ text: String) -> Double? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard let first = trimmed.first, first.isNumber || first == "." || first == "+" || first == "-" else { return nil }
-        for (suffix, factor) in suffixes where trimmed.hasSuffix(suffix) {
-            guard let number = Double(trimmed.dropLast(suffix.count)) else { return nil }
-            return number * factor
-        }
-        return Double(trimmed)
-    }
-}

@@ -133,7 +133,7 @@ public struct NotebookReconciler: Reconciler {
     func kernelCount(_ notebook: JupyterNotebook) -> Int {
         guard let reference = notebook.spec.gateway else { return 0 }
         let labels = [
-            ControllerLabels.component: "kernel", ControllerLabels.gateway: ControllerLabels.labelValue(reference.name),
+            ControllerLabels.component: ControllerLabels.kernelComponent, ControllerLabels.gateway: ControllerLabels.labelValue(reference.name),
             ControllerLabels.userHash: NotebookIdentity.userHash(NotebookIdentity.user(of: notebook)),
         ]
         return Set([reference.namespace(defaultingTo: notebook.namespace), notebook.namespace]).reduce(0) { total, namespace in

@@ -84,8 +84,7 @@ public struct ReconcileContext: Sendable {
     var applier: ChildApplier {
         let stores = self.stores
         return ChildApplier(client: client, metrics: metrics) { resource, key in
-            guard let store = stores.store(for: resource), let object = store.get(key) else { return nil }
-            return .some(object)
+            stores.store(for: resource)?.get(key)
         }
     }
 

@@ -19,7 +19,7 @@ extension GatewayRenderer {
     /// Only this gateway's pods may reach its kernel pods.
     func networkPolicy() -> DesiredChild {
         var object = factory.make(.networkPolicies, name: names.networkPolicy)
-        object.labels[ControllerLabels.component] = "kernel"
+        object.labels[ControllerLabels.component] = ControllerLabels.kernelComponent
         object.spec = [
             "podSelector": ["matchLabels": KubeJSON(kernelSelector)],
             "policyTypes": ["Ingress"],

@@ -94,7 +94,7 @@ public struct GatewayRenderer: Sendable {
 
     /// Labels selecting the gateway's kernel pods.
     var kernelSelector: [String: String] {
-        [ControllerLabels.component: "kernel", ControllerLabels.gateway: names.instanceLabel]
+        [ControllerLabels.component: ControllerLabels.kernelComponent, ControllerLabels.gateway: names.instanceLabel]
     }
 
     /// `http(s)://<gateway>.<namespace>:8888`.
@@ -185,7 +185,7 @@ public struct GatewayRenderer: Sendable {
     /// Kernel pods run as this account: no API token, bound to nothing.
     func kernelServiceAccount() -> DesiredChild {
         var object = factory.make(.serviceAccounts, name: names.kernelServiceAccount)
-        object.labels[ControllerLabels.component] = "kernel"
+        object.labels[ControllerLabels.component] = ControllerLabels.kernelComponent
         object.fields["automountServiceAccountToken"] = false
         return DesiredChild(.serviceAccounts, object)
     }

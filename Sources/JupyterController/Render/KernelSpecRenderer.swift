@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 import KubernetesAPI
 
@@ -11,7 +12,7 @@ public struct KernelSpecFiles: Sendable, Hashable {
     public var podTemplate: KubeJSON?
 
     /// File name of the pod template inside the kernelspec directory.
-    public static let podTemplateFile = "pod.yaml"
+    public static let podTemplateFile = KernelSpecMetadata.defaultPodTemplate
 }
 
 /// Renders kernelspecs (built-in, or from JupyterKernelSpec + JupyterKernelTemplate) into the files the
@@ -33,9 +34,11 @@ public enum KernelSpecRenderer {
             "interrupt_mode": "message",
             "metadata": [
                 "process_proxy": ["class_name": .string(kubernetesProcessProxy), "config": ["image_name": .string(image)]],
-                "elastic_jupyter": [
-                    "provisioner": "kubernetes", "image": .string(image), "pod_template": .string(KernelSpecFiles.podTemplateFile),
-                    "resources": ["cpus": "500m", "memory": "1Gi"], "max_cpus": "8", "max_memory": "32Gi", "max_gpus": "0",
+                KernelSpecMetadata.section: [
+                    KernelSpecMetadata.provisioner: .string(KernelSpecMetadata.kubernetesProvisioner), KernelSpecMetadata.image: .string(image),
+                    KernelSpecMetadata.podTemplate: .string(KernelSpecFiles.podTemplateFile),
+                    KernelSpecMetadata.resources: [KernelSpecMetadata.cpus: "500m", KernelSpecMetadata.memory: "1Gi"],
+                    KernelSpecMetadata.maxCPUs: "8", KernelSpecMetadata.maxMemory: "32Gi", KernelSpecMetadata.maxGPUs: "0",
                 ],
             ],
         ]
@@ -78,20 +81,20 @@ public enum KernelSpecRenderer {
         if let users = spec.authorizedUsers, !users.isEmpty { config["authorized_users"] = .string(users.joined(separator: ",")) }
         if let users = spec.unauthorizedUsers, !users.isEmpty { config["unauthorized_users"] = .string(users.joined(separator: ",")) }
 
-        var ours: [String: KubeJSON] = ["image": .string(image)]
-        if !className.hasSuffix("LocalProcessProxy") { ours["provisioner"] = "kubernetes" }
+        var ours: [String: KubeJSON] = [KernelSpecMetadata.image: .string(image)]
+        if !className.hasSuffix("LocalProcessProxy") { ours[KernelSpecMetadata.provisioner] = .string(KernelSpecMetadata.kubernetesProvisioner) }
         if let bounds = spec.kernelResources {
             var defaults: [String: KubeJSON] = [:]
-            if let value = bounds.cpus { defaults["cpus"] = .string(value.description) }
-            if let value = bounds.memory { defaults["memory"] = .string(value.description) }
-            if let value = bounds.gpus { defaults["gpus"] = .string(value.description) }
-            if !defaults.isEmpty { ours["resources"] = .object(defaults) }
-            if let value = bounds.maxCpus { ours["max_cpus"] = .string(value.description) }
-            if let value = bounds.maxMemory { ours["max_memory"] = .string(value.description) }
-            if let value = bounds.maxGpus { ours["max_gpus"] = .string(value.description) }
+            if let value = bounds.cpus { defaults[KernelSpecMetadata.cpus] = .string(value.description) }
+            if let value = bounds.memory { defaults[KernelSpecMetadata.memory] = .string(value.description) }
+            if let value = bounds.gpus { defaults[KernelSpecMetadata.gpus] = .string(value.description) }
+            if !defaults.isEmpty { ours[KernelSpecMetadata.resources] = .object(defaults) }
+            if let value = bounds.maxCpus { ours[KernelSpecMetadata.maxCPUs] = .string(value.description) }
+            if let value = bounds.maxMemory { ours[KernelSpecMetadata.maxMemory] = .string(value.description) }
+            if let value = bounds.maxGpus { ours[KernelSpecMetadata.maxGPUs] = .string(value.description) }
         }
         let pod = podTemplate(from: template, extraEnv: podEnv, pullPolicy: nonEmpty(spec.imagePullPolicy))
-        if pod != nil { ours["pod_template"] = .string(KernelSpecFiles.podTemplateFile) }
+        if pod != nil { ours[KernelSpecMetadata.podTemplate] = .string(KernelSpecFiles.podTemplateFile) }
 
         var kernel: KubeJSON = [
             "argv": KubeJSON((spec.command?.isEmpty ?? true) ? defaultArgv : spec.command!),
@@ -99,12 +102,12 @@ public enum KernelSpecRenderer {
             "language": .string(nonEmpty(spec.language) ?? "python"),
             "metadata": [
                 "process_proxy": ["class_name": .string(className), "config": .object(config)],
-                "elastic_jupyter": .object(ours),
+                KernelSpecMetadata.section: .object(ours),
             ],
         ]
         if !literalEnv.isEmpty { kernel["env"] = .object(literalEnv) }
         // A kernel pod cannot be signalled by the gateway: interrupt by message unless told otherwise.
-        kernel["interrupt_mode"] = .string(nonEmpty(spec.interruptMode) ?? (ours["provisioner"] == nil ? "signal" : "message"))
+        kernel["interrupt_mode"] = .string(nonEmpty(spec.interruptMode) ?? (ours[KernelSpecMetadata.provisioner] == nil ? "signal" : "message"))
         return KernelSpecFiles(name: kernelSpec.name, kernelJSON: kernel, podTemplate: pod)
     }
 

@@ -35,7 +35,7 @@ extension NotebookRenderer {
     func kernelServiceAccount(_ gatewayNames: GatewayNames) -> DesiredChild {
         var object = factory.make(.serviceAccounts, name: gatewayNames.kernelServiceAccount, owned: false)
         object.labels = [
-            ControllerLabels.name: ControllerLabels.appName, ControllerLabels.component: "kernel",
+            ControllerLabels.name: ControllerLabels.appName, ControllerLabels.component: ControllerLabels.kernelComponent,
             ControllerLabels.managedBy: ControllerLabels.managerName, ControllerLabels.gateway: gatewayNames.instanceLabel,
         ]
         object.fields["automountServiceAccountToken"] = false
@@ -46,7 +46,7 @@ extension NotebookRenderer {
     func kernelNetworkPolicy(gateway: GatewayConnection, gatewayNames: GatewayNames) -> DesiredChild {
         var object = factory.make(.networkPolicies, name: names.gatewayAccess)
         let kernels: [String: String] = [
-            ControllerLabels.component: "kernel", ControllerLabels.gateway: gatewayNames.instanceLabel,
+            ControllerLabels.component: ControllerLabels.kernelComponent, ControllerLabels.gateway: gatewayNames.instanceLabel,
             ControllerLabels.userHash: NotebookIdentity.userHash(NotebookIdentity.user(of: input.notebook)),
         ]
         let gatewayPods: [String: String] = [ControllerLabels.component: "gateway", ControllerLabels.gateway: gatewayNames.instanceLabel]

@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import JupyterProtocol
 
 /// Why a `kernel.json` could not be turned into a ``KernelSpec``.
@@ -68,8 +69,8 @@ extension KernelSpec {
     }
 
     static func provisionerKind(metadata: [String: JSONValue]) throws(KernelSpecError) -> ProvisionerKind {
-        if let ours = try object(metadata["elastic_jupyter"], field: "metadata.elastic_jupyter"),
-           let raw = try string(ours["provisioner"], field: "metadata.elastic_jupyter.provisioner") {
+        if let ours = try object(metadata[KernelSpecMetadata.section], field: "metadata.\(KernelSpecMetadata.section)"),
+           let raw = try string(ours[KernelSpecMetadata.provisioner], field: "metadata.\(KernelSpecMetadata.section).\(KernelSpecMetadata.provisioner)") {
             guard let kind = ProvisionerKind(rawValue: raw.lowercased()) else {
                 throw KernelSpecError("unsupported provisioner \"\(raw)\" (expected \"local\" or \"kubernetes\")")
             }

@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 import JupyterProtocol
 
@@ -27,23 +28,29 @@ public struct CullConfiguration: Sendable, Equatable {
     /// The settings for one kernelspec: `metadata.elastic_jupyter.cull_idle_timeout` (seconds),
     /// `cull_connected` and `cull_busy` in its kernel.json override the global ones.
     public func applying(overridesOf spec: KernelSpec) -> CullConfiguration {
-        guard case .object(let ours)? = spec.metadata["elastic_jupyter"] else { return self }
+        guard case .object(let ours)? = spec.metadata[KernelSpecMetadata.section] else { return self }
         var result = self
-        if let timeout = ours["cull_idle_timeout"]?.doubleValue, timeout >= 0 { result.idleTimeout = timeout }
-        if let connected = ours["cull_connected"]?.boolValue { result.cullConnected = connected }
-        if let busy = ours["cull_busy"]?.boolValue { result.cullBusy = busy }
+        if let timeout = ours[KernelSpecMetadata.cullIdleTimeout]?.doubleValue, timeout >= 0 { result.idleTimeout = timeout }
+        if let connected = ours[KernelSpecMetadata.cullConnected]?.boolValue { result.cullConnected = connected }
+        if let busy = ours[KernelSpecMetadata.cullBusy]?.boolValue { result.cullBusy = busy }
         return result
     }
 }
 
 /// What the culler knows about one kernel at one instant.
 public struct CullCandidate: Sendable, Equatable {
+    /// The kernel's lifecycle phase: only `running` and `dead` kernels can be culled.
     public var phase: KernelPhase
+    /// The last `execution_state` the kernel reported (`busy` kernels are kept unless `cull_busy`).
     public var executionState: String
+    /// WebSocket clients attached to the kernel on this replica (kept unless `cull_connected`).
     public var connections: Int
+    /// The last activity: a message in either direction, or one another replica recorded on the pod.
     public var lastActivity: Date
+    /// When the kernel was started (for the maximum age).
     public var createdAt: Date
 
+    /// Creates a snapshot of one kernel; see the properties.
     public init(phase: KernelPhase, executionState: String, connections: Int, lastActivity: Date, createdAt: Date) {
         self.phase = phase
         self.executionState = executionState
@@ -57,7 +64,10 @@ public struct CullCandidate: Sendable, Equatable {
 public enum CullPolicy {
     /// The outcome for one kernel.
     public enum Decision: Sendable, Equatable {
+        /// Leave the kernel alone this round.
         case keep
+        /// Shut the kernel down; `reason` (its kind, and idle for how long or how old) goes to the log, the metrics
+        /// and its clients.
         case cull(reason: CullReason)
     }
 

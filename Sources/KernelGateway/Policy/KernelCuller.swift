@@ -4,9 +4,15 @@ import ServiceLifecycle
 
 /// Culls idle (or too old) kernels every `interval`, so their CPU, memory and GPUs go back. A culled
 /// kernel is shut down exactly like DELETE; its clients get a `dead` status and a clean close.
+///
+/// With several replicas, each culls only the kernels it owns, so one kernel is never culled twice; the idle time
+/// it sees includes the activity other replicas record on the kernel's pod.
 public struct KernelCuller: Service {
+    /// The kernels, their clocks and the shutdown path.
     let manager: KernelManager
+    /// The global settings; each kernelspec may override them (``CullConfiguration/applying(overridesOf:)``).
     let configuration: CullConfiguration
+    /// Where each cull (and a failed one) is logged.
     let logger: Logger
 
     /// Creates a culler for a manager (whose clock it uses).
@@ -16,6 +22,7 @@ public struct KernelCuller: Service {
         self.logger = logger
     }
 
+    /// Runs a culling pass every `interval` (at least 50 ms) until cancelled or a graceful shutdown begins.
     public func run() async throws {
         let interval = Seconds.duration(max(0.05, configuration.interval.isFinite ? configuration.interval : 60))
         await cancelWhenGracefulShutdown {

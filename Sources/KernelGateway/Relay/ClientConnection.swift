@@ -61,7 +61,7 @@ public final class ClientConnection: Sendable {
     @discardableResult
     public func enqueue(_ message: ChannelMessage, iopubID: String? = nil) -> Bool {
         let size = message.parts.byteCount
-        enum Outcome { case resumed(CheckedContinuation<ChannelMessage?, Never>), queued, closed, overflow(CheckedContinuation<ChannelMessage?, Never>?) }
+        enum Outcome { case resumed(CheckedContinuation<ChannelMessage?, Never>), queued, closed, overflow }
         let outcome: Outcome = state.withLock { state in
             if state.closeReason != nil { return .closed }
             if let waiter = state.waiter {
@@ -72,12 +72,12 @@ public final class ClientConnection: Sendable {
             if state.queue.count + 1 > limits.messages || state.queuedBytes + size > limits.bytes {
                 state.closeReason = .tooSlow(messages: limits.messages, bytes: limits.bytes)
                 Self.drop(&state)
-                return .overflow(nil)
+                return .overflow
             }
             if let account = state.account, !account.charge(size) {
                 state.closeReason = .memoryBudgetExceeded(queuedBytes: state.queuedBytes)
                 Self.drop(&state)
-                return .overflow(nil)
+                return .overflow
             }
             state.queue.append(message)
             state.iopubIDs.append(iopubID)

@@ -290,7 +290,6 @@ public final class KernelConnection: Sendable {
                 routing.clients.removeValue(forKey: client.sessionID)
                 if !routing.closed {
                     routing.offline[client.sessionID] = OfflineBuffer(
-                        sessionID: client.sessionID,
                         maxMessages: configuration.offlineBufferMessages,
                         maxBytes: configuration.offlineBufferBytes, account: memory)
                     routing.offlineOrder.append(client.sessionID)

@@ -6,7 +6,6 @@ import JupyterProtocol
 /// message does not fit, the oldest message that is not a `status` message is dropped first (status messages
 /// are tiny and tell the client whether the kernel is idle). A message that fits nowhere is dropped itself.
 struct OfflineBuffer {
-    let sessionID: String
     let maxMessages: Int
     let maxBytes: Int
     let account: MemoryAccount
@@ -14,8 +13,7 @@ struct OfflineBuffer {
     private(set) var bytes = 0
     private(set) var dropped = 0
 
-    init(sessionID: String, maxMessages: Int, maxBytes: Int, account: MemoryAccount = .unlimited()) {
-        self.sessionID = sessionID
+    init(maxMessages: Int, maxBytes: Int, account: MemoryAccount = .unlimited()) {
         self.maxMessages = maxMessages
         self.maxBytes = maxBytes
         self.account = account

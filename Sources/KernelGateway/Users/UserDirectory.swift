@@ -1,4 +1,4 @@
-import Crypto
+import ElasticJupyterContract
 import Foundation
 
 /// The users of a users file: each token's SHA-256 (lower-case hex) → its user. Plain tokens are never held; a
@@ -30,6 +30,6 @@ public struct UserDirectory: Sendable, Equatable {
 
     /// The lower-case hex SHA-256 of a token's UTF-8 bytes (what `sha256sum` prints for the token without a newline).
     public static func tokenHash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        UsersSecretFormat.tokenHash(token)
     }
 }

@@ -20,6 +20,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.headers = headers
     }
 
+    /// The response: ``status``, ``headers`` with `Content-Type: application/json`, and ``jsonBody``.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json"
@@ -33,6 +34,12 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     /// Maps a kernel-management error to its HTTP form: the only place that knows the status codes.
+    /// - unknown kernel or kernelspec (or one the caller may not see): 404;
+    /// - a user not authorised for the kernelspec, or a configured limit reached: 403;
+    /// - a malformed request (bad `env`, a quantity the API server would refuse): 400;
+    /// - a kernel whose state forbids the operation (dead, shutting down): 409;
+    /// - a kernel that could not be started (exit, pod failure, start timeout): 503;
+    /// - another operation that did not complete in time: 504; a fault of the gateway: 500.
     public init(_ error: GatewayError) {
         switch error {
         case .noSuchKernel, .noSuchKernelSpec: self.init(.notFound, error.description)

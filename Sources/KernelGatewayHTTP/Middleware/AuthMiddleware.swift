@@ -8,9 +8,13 @@ import KernelGateway
 /// no token and no users (`--allow-unauthenticated`) treats every request as an admin with no name.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
+    /// Resolves tokens to identities; says whether any token is needed at all.
     let users: UserRegistry
+    /// Paths served without a token (full paths, base path included): the probes.
     let openPaths: Set<String>
 
+    /// Stores the caller's identity on the context and passes the request on, or throws a 401 when a token is
+    /// needed and none (or an unknown one) was presented.
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if !users.requiresToken {
@@ -27,6 +31,8 @@ struct AuthMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// The token a request presents: the `Authorization` header's (`token` or `Bearer` scheme, any case) before
+    /// the `token` query parameter (which browsers' WebSocket clients must use); nil when there is none.
     static func presentedToken(_ request: Request) -> String? {
         if let header = request.headers[.authorization] {
             let trimmed = header.trimmingCharacters(in: .whitespaces)

@@ -4,7 +4,11 @@ import Logging
 
 /// Turns every error into a JSON error response: typed errors keep their status, anything else is
 /// logged and becomes a 500 with a generic message (no traceback, no path).
+///
+/// It must sit inside every middleware that can throw (auth, CORS) and outside the routes, so that a 404 of the
+/// router, a 413 of the body reader and a 401 all get the same JSON body as the routes' own errors.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Runs the rest of the chain and rethrows whatever it throws as an ``APIError``.
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -27,6 +31,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
+    /// The message of an error that brought none: a short sentence for the statuses clients see most, else the
+    /// reason phrase.
     static func defaultMessage(_ status: HTTPResponse.Status) -> String {
         switch status.code {
         case 404: return "Not found"

@@ -9,6 +9,8 @@ import NIOHTTP1
 struct UpgradeErrorMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
 
+    /// Passes the request on; an ``APIError`` of a WebSocket upgrade request is written to the connection before
+    /// it is rethrown (for the log and for ordinary requests, which Hummingbird answers as usual).
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -20,6 +22,8 @@ struct UpgradeErrorMiddleware: RouterMiddleware {
         }
     }
 
+    /// Writes `error` as a complete HTTP/1.1 response (status, its headers, the JSON body, `Connection: close`)
+    /// on the raw channel, then closes it. Write failures are ignored: the client is gone.
     static func writeAndClose(_ error: APIError, channel: any Channel) async {
         let body = error.jsonBody
         var headers = HTTPHeaders()

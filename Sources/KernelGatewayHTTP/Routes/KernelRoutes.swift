@@ -3,10 +3,21 @@ import HummingbirdWebSocket
 import KernelGateway
 
 /// `/api/kernels` and its sub-resources (PROTOCOL.md §1).
+///
+/// Every handler only translates: it reads the request, calls ``KernelManager`` with the caller's identity, and
+/// encodes the result as ``KernelJSON``. Errors are the manager's ``GatewayError``s, turned into statuses in one
+/// place (``APIError/init(_:)``): an unknown kernel, or one the caller may not see, is a 404 either way.
 struct KernelRoutes {
+    /// Starts, finds and stops kernels; checks who may see which.
     let manager: KernelManager
+    /// `listKernels` (`--list-kernels`), `maxBodySize` and the base path for `Location` headers.
     let settings: HTTPServerConfiguration
 
+    /// Adds the routes to `group` (the router under `base_url`):
+    /// - `GET api/kernels` (`?user=` narrows to one user's): 403 when listing is disabled;
+    /// - `POST api/kernels` with `{"name", "env", "path"}`: 201 with a `Location`; a start whose client hung up is
+    ///   cancelled (see ``ClientDisconnect``);
+    /// - `GET` / `DELETE api/kernels/{id}`, `POST api/kernels/{id}/interrupt` and `…/restart`.
     func register(on group: RouterGroup<GatewayRequestContext>) {
         group.get("api/kernels") { request, context -> Response in
             guard settings.listKernels else { throw APIError(.forbidden, "Listing kernels is disabled") }

@@ -4,11 +4,21 @@ import HummingbirdWebSocket
 import KernelGateway
 
 /// `/api/kernelspecs` and the kernelspec resource files under `/kernelspecs/{name}/{file}`.
+///
+/// A caller sees only the kernelspecs it may start (``UserIdentity/mayStart(kernelSpec:)``) among those this
+/// gateway can run (pod kernelspecs only with a cluster); `?user=` further applies the kernelspec's
+/// `authorized_users` / `unauthorized_users` lists, as EG does.
 struct KernelSpecRoutes {
+    /// Which kernelspecs are visible and whom they allow.
     let manager: KernelManager
+    /// The kernelspecs on disk, with their resource files.
     var catalog: KernelSpecCatalog { manager.catalog }
+    /// The base path, for the `resources` URLs of each kernelspec.
     let settings: HTTPServerConfiguration
 
+    /// Adds `GET api/kernelspecs`, `GET api/kernelspecs/{name}` (404 for an unknown or hidden kernelspec, 403 for
+    /// a `?user=` it does not authorise; a name is looked up as given, then lower-cased) and `GET kernelspecs/{name}/{file}` (a
+    /// resource file such as `logo-64x64.png`, cached for an hour; 404 for any path outside the kernelspec).
     func register(on group: RouterGroup<GatewayRequestContext>) {
         group.get("api/kernelspecs") { request, context -> Response in
             let user = request.uri.queryParameters.get("user")
@@ -43,6 +53,8 @@ struct KernelSpecRoutes {
         }
     }
 
+    /// The `Content-Type` of a kernelspec resource file, by extension (logos, JS and CSS of a kernel's frontend
+    /// extension); anything else is served as bytes.
     static func contentType(for path: String) -> String {
         switch (path as NSString).pathExtension.lowercased() {
         case "png": return "image/png"

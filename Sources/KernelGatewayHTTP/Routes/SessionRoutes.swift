@@ -5,11 +5,19 @@ import KernelGateway
 import NIOCore
 
 /// `/api/sessions` CRUD (PROTOCOL.md §1.7), all of it working.
+///
+/// A session ties a notebook path to a kernel, per user: `POST` for a path the user already has a session for
+/// returns that session instead of starting a second kernel. Sessions live in this replica's ``SessionStore``
+/// only, and are pruned of kernels that no longer exist before every read.
 struct SessionRoutes {
+    /// Starts and stops the sessions' kernels.
     let manager: KernelManager
+    /// The sessions, bounded by `--max-sessions`.
     let store: SessionStore
+    /// `listKernels`, `maxBodySize` and the base path for `Location` headers.
     let settings: HTTPServerConfiguration
 
+    /// A session as jupyter_server encodes it (`notebook` repeats `path` and `name` for old clients).
     struct SessionJSON: Encodable {
         struct Notebook: Encodable { var path: String; var name: String }
         var id: String
@@ -20,17 +28,26 @@ struct SessionRoutes {
         var notebook: Notebook
     }
 
+    /// The JSON of a session, with its kernel's current model; throws when the kernel is gone.
     func json(_ record: SessionRecord) async throws -> SessionJSON {
         let kernel = try await manager.kernel(record.kernelID)
         return SessionJSON(id: record.id, path: record.path, name: record.name, type: record.type,
                            kernel: KernelJSON(kernel.model()), notebook: .init(path: record.path, name: record.name))
     }
 
+    /// Drops the sessions whose kernel no longer exists (shut down, culled, or its pod gone).
     func prune() async {
         let live = Set(await manager.allKernels().map(\.id))
         await store.prune(liveKernels: live)
     }
 
+    /// Adds the routes:
+    /// - `GET api/sessions`: the caller's sessions (every session for an admin); 403 when listing is disabled;
+    /// - `POST api/sessions` with `path` (or `notebook.path`), `type`, `name` and `kernel` (`{"id"}` of a kernel
+    ///   the caller may see, or `{"name"}` of a kernelspec to start): 201; 400 for a missing field or one longer
+    ///   than ``SessionStore/maxFieldBytes``; 403 when the store is full;
+    /// - `GET`, `PATCH` and `DELETE api/sessions/{id}`: 404 for a session that does not exist or is someone
+    ///   else's. A `PATCH` to another kernel shuts the old one down, and so does `DELETE`.
     func register(on group: RouterGroup<GatewayRequestContext>) {
         group.get("api/sessions") { _, context -> Response in
             guard settings.listKernels else { throw APIError(.forbidden, "Listing sessions is disabled") }
@@ -108,6 +125,7 @@ struct SessionRoutes {
         }
     }
 
+    /// The error of a start refused because the store holds `limit` sessions.
     static func full(_ limit: Int) -> APIError {
         APIError(.forbidden, "Session limit reached: the gateway keeps at most \(limit) sessions (see --max-sessions)")
     }

@@ -10,8 +10,7 @@ import NIOSSL
 import ServiceLifecycle
 
 /// Builds the gateway's HTTP + WebSocket application: routes under `base_url`, JSON errors, token
-/// auth, CORS, optional TLS. The kernel manager runs as one of the application's services, so SIGTERM
-/// stops the server and then every kernel.
+/// auth, CORS, optional TLS.
 public enum GatewayServer {
     /// Builds the application (the HTTP server). The kernel manager is not one of its services: the
     /// caller composes both in one `ServiceGroup` so that, on SIGTERM, kernels (and starts in flight) are

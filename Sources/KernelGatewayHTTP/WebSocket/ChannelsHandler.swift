@@ -7,12 +7,20 @@ import Logging
 
 /// The WebSocket endpoint `/api/kernels/{id}/channels`: negotiates the encoding, attaches a
 /// `ClientConnection` to the kernel's relay and pumps messages both ways until either side closes.
+///
+/// The upgrade is checked before it happens, so a refused one gets its real status (404 for a kernel the caller
+/// may not see, 409 for a kernel with no relay, 400 for a bad `session_id`): ``UpgradeErrorMiddleware`` writes
+/// it. After the upgrade the handler owns two tasks, kernel → client and client → kernel; the first to end
+/// closes the ``ClientConnection``, which ends the other.
 struct ChannelsHandler {
+    /// Finds the kernel (for the caller's identity) and its relay.
     let manager: KernelManager
+    /// The base path and `maxMessageSize` (the largest WebSocket message read from a client).
     let settings: HTTPServerConfiguration
     /// Clients attached, messages and bytes relayed, slow clients closed.
     let metrics: GatewayMetrics
 
+    /// Adds the WebSocket route to `router` (not a group: the WebSocket router needs the full path).
     func register(on router: Router<GatewayRequestContext>) {
         router.ws(RouterPath(settings.basePath + "api/kernels/{id}/channels")) { request, context in
             guard request.headers[.upgrade]?.lowercased() == "websocket" else {
@@ -34,16 +42,23 @@ struct ChannelsHandler {
         }
     }
 
+    /// The subprotocols the client offers in `Sec-WebSocket-Protocol` (one header or several, comma-separated).
     static func offeredProtocols(_ request: Request) -> [String] {
         request.headers[values: .secWebSocketProtocol]
             .flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
+    /// Whether a `session_id` can key the relay's per-session state (offline buffers, reply routing): 1 to 256
+    /// printable ASCII characters.
     static func isValidSession(_ session: String) -> Bool {
         !session.isEmpty && session.utf8.count <= 256 && session.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7f }
     }
 
+    /// Serves one upgraded connection: attaches a ``ClientConnection`` for the session (a new random one when the
+    /// client names none), relays until either side ends, closes with the code of the reason (``close(_:for:)``)
+    /// and detaches. Malformed client messages are dropped, not fatal; a message over `maxMessageSize` closes
+    /// with 1009.
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
                context: WebSocketRouterContext<GatewayRequestContext>) async throws {
         let logger = context.logger

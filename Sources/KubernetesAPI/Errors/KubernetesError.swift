@@ -121,11 +121,6 @@ extension KubernetesError {
         KubernetesError(kind: .decoding, message: message)
     }
 
-    /// A transport failure.
-    static func transportFailure(_ message: String) -> KubernetesError {
-        KubernetesError(kind: .transport, message: message)
-    }
-
     /// A client-side timeout.
     static func timedOut(_ message: String) -> KubernetesError {
         KubernetesError(kind: .timeout, message: message)

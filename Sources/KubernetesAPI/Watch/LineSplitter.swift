@@ -12,9 +12,6 @@ struct LineSplitter {
         self.maxLineBytes = maxLineBytes
     }
 
-    /// Bytes received but not yet returned as a line.
-    var bufferedBytes: Int { buffer.readableBytes }
-
     /// Appends a chunk.
     /// - Throws: ``KubernetesError`` (`.decoding`) when an unterminated line exceeds `maxLineBytes`.
     mutating func append(_ chunk: ByteBuffer) throws {

@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 import JupyterProtocol
 import KubernetesAPI
@@ -13,10 +14,14 @@ import Yams
 public struct KernelPodRenderer: Sendable {
     /// The rendered objects.
     public struct Rendered: Sendable {
+        /// The kernel pod: the template with the gateway's labels, annotations, security context, resources,
+        /// volumes and the connection-file mount applied.
         public var pod: KubeObject
+        /// The Secret holding `connection.json` (with the kernel's signing key), mounted read-only into the pod.
         public var secret: KubeObject
         /// Connection info as written into the Secret (ip `0.0.0.0`; the gateway uses the pod IP).
         public var connectionInfo: ConnectionInfo
+        /// The pod's name: the user's name (as a DNS label piece) and the kernel id, at most 63 characters.
         public var podName: String
         /// The namespace of both.
         public var namespace: String { pod.metadata.namespace ?? "" }
@@ -27,8 +32,10 @@ public struct KernelPodRenderer: Sendable {
         public var notes: [String] = []
     }
 
+    /// The gateway's kernel pod settings: namespace, gateway name, ports, identities, default limits, images.
     let configuration: KubernetesProvisionerConfiguration
 
+    /// Creates a renderer for one gateway's kernel pod settings.
     public init(configuration: KubernetesProvisionerConfiguration) {
         self.configuration = configuration
     }
@@ -43,7 +50,7 @@ public struct KernelPodRenderer: Sendable {
     /// Renders the objects for one kernel launch.
     public func render(_ context: LaunchContext, key: String) throws(GatewayError) -> Rendered {
         let spec = context.spec
-        let ours = spec.metadata["elastic_jupyter"]?.objectValue ?? [:]
+        let ours = spec.metadata[KernelSpecMetadata.section]?.objectValue ?? [:]
         let env = context.environment
         let podName = Self.podName(user: context.user, kernelID: context.kernelID)
         let secretName = podName + "-connection"
@@ -75,11 +82,11 @@ public struct KernelPodRenderer: Sendable {
         pod.metadata.generateName = nil
         pod.metadata.namespace = namespace
         var labels = pod.metadata.labels
-        labels[KernelPodLabels.name] = "elastic-jupyter"
-        labels[KernelPodLabels.component] = "kernel"
+        labels[KernelPodLabels.name] = KernelPodLabels.appName
+        labels[KernelPodLabels.component] = KernelPodLabels.kernelComponent
         labels[KernelPodLabels.kernelID] = context.kernelID
-        labels[KernelPodLabels.legacyComponent] = "kernel"
-        labels[KernelPodLabels.legacyApp] = "enterprise-gateway"
+        labels[KernelPodLabels.legacyComponent] = KernelPodLabels.kernelComponent
+        labels[KernelPodLabels.legacyApp] = KernelPodLabels.legacyAppName
         labels[KernelPodLabels.gateway] = KernelPodLabels.labelValue(configuration.gatewayName)
         if let user = context.user, !KernelPodLabels.labelValue(user).isEmpty {
             labels[KernelPodLabels.user] = KernelPodLabels.labelValue(user)
@@ -262,9 +269,9 @@ public struct KernelPodRenderer: Sendable {
 
     /// The kernel's image: the kernelspec's (or the gateway default), or an allowed `KERNEL_IMAGE`.
     func chooseImage(spec: KernelSpec, ours: [String: JSONValue], env: [String: String]) throws(GatewayError) -> String {
-        let own = ours["image"]?.stringValue ?? spec.metadata["process_proxy"]?["config"]?["image_name"]?.stringValue
+        let own = ours[KernelSpecMetadata.image]?.stringValue ?? spec.metadata["process_proxy"]?["config"]?["image_name"]?.stringValue
             ?? configuration.defaultImage
-        let patterns = (ours["allowed_images"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let patterns = (ours[KernelSpecMetadata.allowedImages]?.arrayValue ?? []).compactMap(\.stringValue)
         let policy = KernelImagePolicy(gatewayPatterns: configuration.allowedImages)
         if let image = try policy.choose(requested: env["KERNEL_IMAGE"], kernelspecImage: own, kernelspecPatterns: patterns) {
             return image
@@ -283,7 +290,7 @@ public struct KernelPodRenderer: Sendable {
     func selectVolumes(ours: [String: JSONValue], env: [String: String]) throws(GatewayError) -> (volumes: [KubeJSON], mounts: [KubeJSON]) {
         guard !(env["KERNEL_VOLUMES"] ?? "").isEmpty || !(env["KERNEL_VOLUME_MOUNTS"] ?? "").isEmpty else { return ([], []) }
         var definitions: [String: KubeJSON] = [:]
-        for item in ours["allowed_volumes"]?.arrayValue ?? [] {
+        for item in ours[KernelSpecMetadata.allowedVolumes]?.arrayValue ?? [] {
             if let name = item["name"]?.stringValue, let json = Optional(try? KubeJSON(encoding: item)) ?? nil, json != .null { definitions[name] = json }
         }
         // Refused before any parsing when this kernelspec allows no volume at all.
@@ -345,7 +352,7 @@ public struct KernelPodRenderer: Sendable {
     }
 
     func loadTemplate(spec: KernelSpec, ours: [String: JSONValue], variables: [String: String]) throws(GatewayError) -> KubeObject {
-        let file = ours["pod_template"]?.stringValue ?? "pod.yaml"
+        let file = ours[KernelSpecMetadata.podTemplate]?.stringValue ?? KernelSpecMetadata.defaultPodTemplate
         let path = (spec.resourceDirectory as NSString).appendingPathComponent(file)
         guard !file.contains(".."), let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             return KubeObject(apiVersion: "v1", kind: "Pod", name: "template")

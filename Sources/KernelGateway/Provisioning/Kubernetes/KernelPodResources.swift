@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import JupyterProtocol
 import KubernetesAPI
 
@@ -21,18 +22,18 @@ struct KernelPodResources: Sendable {
     }
 
     static let kinds = [
-        Kind(variable: "KERNEL_CPUS", key: "cpus", resource: "cpu"), Kind(variable: "KERNEL_MEMORY", key: "memory", resource: "memory"),
-        Kind(variable: "KERNEL_GPUS", key: "gpus", resource: "nvidia.com/gpu"),
+        Kind(variable: "KERNEL_CPUS", key: KernelSpecMetadata.cpus, resource: "cpu"), Kind(variable: "KERNEL_MEMORY", key: KernelSpecMetadata.memory, resource: "memory"),
+        Kind(variable: "KERNEL_GPUS", key: KernelSpecMetadata.gpus, resource: "nvidia.com/gpu"),
     ]
 
     /// The merged `resources` object (empty when nothing at all is set).
     func render(env: [String: String], ours: [String: JSONValue], template: [String: KubeJSON]) throws(GatewayError) -> [String: KubeJSON] {
         var requests = template["requests"]?.objectValue ?? [:]
         var limits = template["limits"]?.objectValue ?? [:]
-        let defaults = ours["resources"]?.objectValue ?? [:]
-        let specLimits = ours["limits"]?.objectValue ?? [:]
+        let defaults = ours[KernelSpecMetadata.resources]?.objectValue ?? [:]
+        let specLimits = ours[KernelSpecMetadata.limits]?.objectValue ?? [:]
         for kind in Self.kinds {
-            let maximum = Self.text(ours["max_" + kind.key])
+            let maximum = Self.text(ours[KernelSpecMetadata.maximum(of: kind.key)])
             if let value = env[kind.variable] ?? Self.text(defaults[kind.key]), !value.isEmpty {
                 try Self.check(value, name: kind.variable, maximum: maximum)
                 requests[kind.resource] = .string(value)
@@ -48,7 +49,7 @@ struct KernelPodResources: Sendable {
                 continue
             }
             if let limit = limits[kind.resource]?.stringValue {
-                if let request, let low = ResourceQuantity.parse(request), let high = ResourceQuantity.parse(limit), low > high {
+                if let request, let low = Quantity.amount(request), let high = Quantity.amount(limit), low > high {
                     let chosen = env[kind.variable + "_LIMIT"] != nil ? kind.variable + "_LIMIT=\(limit)" : "the pod template's limit of \(limit)"
                     throw .limitReached("\(kind.variable)=\(request) exceeds \(chosen)")
                 }
@@ -65,19 +66,19 @@ struct KernelPodResources: Sendable {
 
     /// A default limit: at most the kernelspec's maximum, at least the request.
     static func defaultLimit(_ fallback: String?, request: String?, maximum: String?) -> String? {
-        guard var limit = fallback, let amount = ResourceQuantity.parse(limit) else { return request }
-        if let maximum, let most = ResourceQuantity.parse(maximum), most > 0, amount > most { limit = maximum }
-        if let request, let wanted = ResourceQuantity.parse(request), let chosen = ResourceQuantity.parse(limit), wanted > chosen {
+        guard var limit = fallback, let amount = Quantity.amount(limit) else { return request }
+        if let maximum, let most = Quantity.amount(maximum), most > 0, amount > most { limit = maximum }
+        if let request, let wanted = Quantity.amount(request), let chosen = Quantity.amount(limit), wanted > chosen {
             return request
         }
         return limit
     }
 
     static func check(_ value: String, name: String, maximum: String?) throws(GatewayError) {
-        guard let amount = ResourceQuantity.parse(value) else {
+        guard let amount = Quantity.amount(value) else {
             throw .invalidRequest("\(name) '\(KernelEnvironment.sanitized(value))' is not a valid quantity")
         }
-        if let maximum, let most = ResourceQuantity.parse(maximum), amount > most {
+        if let maximum, let most = Quantity.amount(maximum), amount > most {
             throw .limitReached("\(name)=\(value) exceeds this kernelspec's maximum of \(maximum)")
         }
     }

@@ -8,7 +8,8 @@ import Synchronization
 /// Follows every kernel pod of this gateway, however many kernels there are: per namespace holding its kernels
 /// (its own, and the namespaces of users' workspaces), ONE label-selected pod watch and the cluster autoscaler's
 /// verdicts on pods through two field-selected Event watches (`TriggeredScaleUp`, `NotTriggerScaleUp`). No
-/// per-kernel polling: launches and exits are noticed from the watches.
+/// per-kernel API requests: launches and exits are noticed from the watches (a launch still waiting re-reads the
+/// watch's cache every 500 ms, for verdicts that change with time alone).
 ///
 /// Memory is bounded by what the API server keeps: the stores hold this gateway's pods and those two kinds of pod
 /// Events only (Events expire after the API server's TTL, an hour by default), in at most

@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import KubernetesAPI
 
 extension KernelWorkspace {

@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 import JupyterProtocol
 import KubernetesAPI

@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 
 /// Settings of kernels that run as Kubernetes pods.
@@ -66,60 +67,6 @@ public struct KubernetesProvisionerConfiguration: Sendable {
 
     /// The label selector of this gateway's kernel pods (its one watch).
     public var podSelector: String {
-        "\(KernelPodLabels.component)=kernel,\(KernelPodLabels.gateway)=\(KernelPodLabels.labelValue(gatewayName))"
-    }
-}
-
-/// Label and annotation keys of kernel pods.
-public enum KernelPodLabels {
-    public static let name = "app.kubernetes.io/name"
-    public static let component = "app.kubernetes.io/component"
-    public static let kernelID = "kernel_id"
-    public static let legacyComponent = "component"
-    public static let legacyApp = "app"
-    public static let user = "elastic-jupyter.io/user"
-    public static let gateway = "elastic-jupyter.io/gateway"
-    public static let notebook = "elastic-jupyter.io/notebook"
-    public static let kernelSpecAnnotation = "elastic-jupyter.io/kernelspec"
-    public static let userAnnotation = "elastic-jupyter.io/user"
-    public static let secretAnnotation = "elastic-jupyter.io/connection-secret"
-    public static let lastActivityAnnotation = "elastic-jupyter.io/last-activity"
-    /// Restarts of the kernel so far (written with the last activity).
-    public static let restartsAnnotation = "elastic-jupyter.io/restarts"
-    /// The replica that owns the kernel's lifecycle decisions (restart, culling); others only relay.
-    public static let ownerAnnotation = "elastic-jupyter.io/owner"
-    /// Set just before a deliberate deletion (`shutdown` or `cull`): the other replicas drop the kernel instead of
-    /// waiting for a relaunch.
-    public static let endingAnnotation = "elastic-jupyter.io/ending"
-    /// Session id → `{"msg_id", "date"}` of the last iopub message a stopping replica handed to it (a JSON object).
-    public static let iopubCursorsAnnotation = "elastic-jupyter.io/iopub-cursors"
-    /// The claim of the user's workspace a kernel pod mounts (kernels of the gateway-wide claim have none).
-    public static let workspaceAnnotation = "elastic-jupyter.io/workspace"
-    /// A random id of the launch that created the object: how an ambiguous create is recognised as ours.
-    public static let launchAnnotation = "elastic-jupyter.io/launch"
-
-    /// A valid label value: at most 63 characters of `[A-Za-z0-9-_.]`, starting and ending alphanumeric.
-    public static func labelValue(_ text: String) -> String {
-        var value = String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") ? $0 : "-" }.prefix(63))
-        while let first = value.first, !(first.isLetter || first.isNumber) { value.removeFirst() }
-        while let last = value.last, !(last.isLetter || last.isNumber) { value.removeLast() }
-        return value
-    }
-
-    /// Eight hex digits identifying `text` (FNV-1a): keeps names distinct after they were shortened.
-    public static func shortHash(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        let hex = String(hash & 0xffff_ffff, radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
-    }
-
-    /// `text` as a piece of a DNS name: lower-case letters, digits and `-`, at most `limit` characters.
-    public static func dnsPiece(_ text: String, limit: Int) -> String {
-        let mapped = String(text.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }.prefix(limit))
-        return mapped.split(separator: "-").joined(separator: "-")
+        KernelPodLabels.selector(gateway: gatewayName)
     }
 }

@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 import JupyterProtocol
 import KubernetesAPI
@@ -5,15 +6,26 @@ import Logging
 import Synchronization
 
 /// A kernel running in a pod, as the kernel manager sees it.
+///
+/// It reads the pod only from the tracker's watch cache (never polls the API) and writes to it only by patching
+/// annotations: last activity and restarts, the ending mark, and where each client stopped reading iopub. Those
+/// annotations are how the other replicas, and the gateway after this one, learn what this replica knew.
 final class PodKernel: ProvisionedKernel {
+    /// Patches the pod's annotations and deletes the pod and Secret.
     let client: KubernetesClient
+    /// The watch cache the pod's state is read from.
     let tracker: KernelPodTracker
+    /// The pod's name (its namespace is ``namespace``).
     let podName: String
     /// The pod's UID: deletes carry it as a precondition, so a same-named pod of someone else is never hit.
     let podUID: String?
+    /// The connection-file Secret's name.
     let secretName: String
+    /// The Secret's UID, the precondition of its delete.
     let secretUID: String?
+    /// The namespace of the pod and the Secret.
     let namespace: String
+    /// Logs failed patches and deletes.
     let logger: Logger
     private let info: Mutex<ConnectionInfo>
     private let ended = Mutex<String?>(nil)
@@ -22,6 +34,7 @@ final class PodKernel: ProvisionedKernel {
 
     /// The provisioner that made it (reads replacement pods) and this replica's identity.
     let provisioner: KubernetesPodProvisioner
+    /// The kernel's id (the pod's `kernel_id` label): how a replacement pod is recognised.
     let kernelID: String
 
     init(provisioner: KubernetesPodProvisioner, kernelID: String, namespace: String, podName: String, podUID: String?, secretName: String,
@@ -40,6 +53,8 @@ final class PodKernel: ProvisionedKernel {
         self.info = Mutex(connectionInfo)
     }
 
+    /// Records the pod's IP: the connection file says `0.0.0.0` (the kernel binds every interface), the gateway
+    /// connects to the pod's address.
     func setIP(_ ip: String) {
         info.withLock { $0.ip = ip }
     }
@@ -64,6 +79,9 @@ final class PodKernel: ProvisionedKernel {
     /// Whether ``terminate(grace:)`` deleted the pod already (clean-up then deletes only the Secret).
     private let podDeleted = Mutex(false)
 
+    /// Deletes the pod (not the Secret) with `grace` as its termination grace period, and waits until the watch
+    /// reports it gone, at most `grace` plus 10 seconds. The deletes run detached: a cancelled caller cannot leave
+    /// the pod behind.
     func terminate(grace: Duration) async {
         podDeleted.withLock { $0 = true }
         let seconds = Int(grace.components.seconds)
@@ -87,6 +105,8 @@ final class PodKernel: ProvisionedKernel {
         Self.exit(await tracker.waitUntilEnded(podName: podName, namespace: namespace))
     }
 
+    /// How a pod's end reads to the kernel manager: the ending mark another replica set (`cull`, `shutdown`) means
+    /// the kernel was ended on purpose there; anything else (failed, deleted by hand, evicted) means it is lost.
     static func exit(_ end: KernelPodTracker.PodEnd?) -> KernelExit? {
         guard let end else { return nil }
         switch end.ending {
@@ -96,6 +116,8 @@ final class PodKernel: ProvisionedKernel {
         }
     }
 
+    /// Whether this replica owns the kernel's lifecycle decisions: the pod's owner annotation names it. A pod
+    /// the cache no longer has counts as owned (nobody else will decide for it).
     var isOwnedHere: Bool {
         guard let pod = tracker.pod(named: podName, in: namespace) else { return true }
         return pod.metadata.annotations[KernelPodLabels.ownerAnnotation] == provisioner.configuration.replicaID
@@ -112,6 +134,8 @@ final class PodKernel: ProvisionedKernel {
         }
     }
 
+    /// Writes where each session's client stopped reading iopub into the pod (at most ``maxCursors`` sessions),
+    /// so that the replica its clients reconnect to can replay what they missed.
     func recordIopubCursors(_ cursors: [String: IopubCursor]) async {
         let kept = Dictionary(uniqueKeysWithValues: cursors.sorted { $0.key < $1.key }.prefix(Self.maxCursors)
             .filter { $0.key.utf8.count <= 256 && $0.value.isWithinBounds }.map { ($0.key, $0.value) })
@@ -137,6 +161,8 @@ final class PodKernel: ProvisionedKernel {
         return cursor
     }
 
+    /// Waits up to `timeout` for another pod of the same kernel id (a restart by the owning replica) that is not
+    /// ending, and returns how to resume it; nil when none appears.
     func awaitReplacement(timeout: Duration) async -> (@Sendable (Duration) async throws(ProvisionerError) -> any ProvisionedKernel)? {
         let (tracker, provisioner, kernelID, oldUID) = (self.tracker, self.provisioner, self.kernelID, self.podUID)
         let changes = tracker.podChanges(replayExisting: true)
@@ -154,6 +180,8 @@ final class PodKernel: ProvisionedKernel {
         return found??.resume
     }
 
+    /// Records the kernel's last activity and restarts on the pod, at most once per
+    /// ``KubernetesProvisionerConfiguration/activityAnnotationInterval``, and never moving a later record back.
     func noteActivity(_ lastActivity: Date, restarts: Int) async {
         let now = Date()
         let interval = provisioner.configuration.activityAnnotationInterval

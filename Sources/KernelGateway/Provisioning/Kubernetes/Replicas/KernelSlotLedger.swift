@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 import KubernetesAPI
 import Logging
@@ -32,7 +33,7 @@ actor KernelSlotLedger {
         self.tracker = tracker
         self.namespace = configuration.namespace
         let gateway = KernelPodLabels.labelValue(configuration.gatewayName)
-        self.name = "ej-kernels-\(KernelPodLabels.dnsPiece(gateway, limit: 30))-\(KernelPodLabels.shortHash(gateway))"
+        self.name = "ej-kernels-\(ReplicaObjectNames.dnsPiece(gateway, limit: 30))-\(ReplicaObjectNames.shortHash(gateway))"
         self.labels = [KernelPodLabels.component: "kernel-ledger", KernelPodLabels.gateway: gateway]
         self.staleAfter = staleAfter
         self.logger = logger

@@ -1,3 +1,4 @@
+import ElasticJupyterContract
 import Foundation
 import KubernetesAPI
 import KubernetesRuntime
@@ -38,8 +39,8 @@ public final class ReplicaRoster: Service, Sendable {
 
     /// A Lease name for the replica: DNS-safe, at most 63 characters, distinct per (gateway, replica).
     static func leaseName(gateway: String, replicaID: String) -> String {
-        let pieces = [KernelPodLabels.dnsPiece(gateway, limit: 12), KernelPodLabels.dnsPiece(replicaID, limit: 30),
-                      KernelPodLabels.shortHash(gateway + "/" + replicaID)]
+        let pieces = [ReplicaObjectNames.dnsPiece(gateway, limit: 12), ReplicaObjectNames.dnsPiece(replicaID, limit: 30),
+                      ReplicaObjectNames.shortHash(gateway + "/" + replicaID)]
         return (["ej-replica"] + pieces.filter { !$0.isEmpty }).joined(separator: "-")
     }
 
