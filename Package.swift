@@ -147,8 +147,7 @@ let package = Package(
         .testTarget(name: "KernelGatewayHTTPTests", dependencies: [
             "KernelGatewayHTTP", "KernelGateway", "ZeroMQ", .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"), "KubernetesAPI",
         ]),
         .testTarget(name: "KubernetesAPITests", dependencies: [
             "KubernetesAPI", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
