@@ -191,3 +191,27 @@ def test_json_log_lines_are_valid_json_whatever_the_client_sends(metrics_gw):
     assert [e["session"] for e in attached] == [hostile], attached
     assert not any(e.get("message") == "forged" for e in parsed)
     assert any(e["message"] == "kernel start failed" for e in parsed)
+
+
+def test_every_metric_is_documented_and_the_dashboard_uses_only_real_metrics(metrics_gw):
+    """docs/operations.md's metrics table lists every family the gateway exports (this module's kernels have made
+    most of them appear), and every query of the shipped Grafana dashboard names a documented family."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    documented = set(re.findall(r"^\| `(" + P + r"[a-z_]+)` \|", (root / "docs" / "operations.md").read_text(), re.M))
+    assert len(documented) >= 12
+    exported = set()
+    r = requests.get(f"http://{metrics_gw.host}:{metrics_gw.metrics_port}/metrics", timeout=30)
+    for family in text_string_to_metric_families(r.text):
+        name = family.name if family.type != "counter" else family.name + "_total"
+        exported.add(name)
+    assert exported, "the scrape has families"
+    assert exported <= documented, f"exported but not documented: {sorted(exported - documented)}"
+    dashboard = json.loads((root / "deploy" / "grafana" / "elastic-jupyter-gateway.json").read_text())
+    used = set()
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            used |= {re.sub(r"_(bucket|sum|count)$", "", m) for m in re.findall(P + r"[a-z_]+", target["expr"])}
+    assert used, "the dashboard queries the gateway's metrics"
+    assert used <= documented, f"the dashboard uses unknown metrics: {sorted(used - documented)}"
+    assert {P + "kernels", P + "kernel_start_seconds", P + "gpu_kernel_seconds_total"} <= used
