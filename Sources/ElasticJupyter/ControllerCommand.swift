@@ -35,6 +35,9 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Concurrent reconciles per controller (EJ_WORKERS, default 2).") var workers: String?
     @Option(name: .customLong("resync-period"), help: "Seconds between drift checks of settled objects (EJ_RESYNC_PERIOD, default 600).")
     var resyncPeriod: String?
+    @Option(name: .customLong("claim-pending-grace"),
+            help: "Seconds a notebook's claim may stay Pending before a ClaimPending condition names the cause (EJ_CLAIM_PENDING_GRACE, default 30).")
+    var claimPendingGrace: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (EJ_LOG_LEVEL, default info).")
     var logLevel: String?
     @Option(name: .customLong("log-format"), help: "text or json: one JSON object per line (EJ_LOG_FORMAT, default text).")
@@ -154,7 +157,8 @@ struct ControllerSettings {
                 notebookImage: value(command.notebookImage, "EJ_NOTEBOOK_IMAGE") ?? RenderSettings.defaultNotebookImage,
                 kernelImage: value(command.kernelImage, "EJ_KERNEL_IMAGE") ?? RenderSettings.defaultKernelImage),
             workers: workers,
-            resyncPeriod: try seconds(command.resyncPeriod, "EJ_RESYNC_PERIOD", default: 600, option: "resync-period"))
+            resyncPeriod: try seconds(command.resyncPeriod, "EJ_RESYNC_PERIOD", default: 600, option: "resync-period"),
+            claimPendingGrace: try seconds(command.claimPendingGrace, "EJ_CLAIM_PENDING_GRACE", default: 30, option: "claim-pending-grace"))
     }
 
     static func defaultIdentity() -> String {

@@ -184,3 +184,38 @@ import Testing
     }
 }
 
+
+/// Why a notebook's claim stays Pending (issue 19 item 3). Pure.
+@Suite struct ClaimDiagnosisTests {
+    func claim(className: String?, phase: String = "Pending", age: TimeInterval = 60) -> KubeObject {
+        var object = KubeObject(.persistentVolumeClaims, name: "nb-work", namespace: "ns")
+        object.metadata.creationTimestamp = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-age))
+        object.fields["spec"] = className.map { ["storageClassName": .string($0)] } ?? .emptyObject
+        object.fields["status"] = ["phase": .string(phase)]
+        return object
+    }
+
+    func storageClass(_ name: String, isDefault: Bool = false) -> KubeObject {
+        var object = KubeObject(.storageClasses, name: name)
+        if isDefault { object.metadata.annotations = ["storageclass.kubernetes.io/is-default-class": "true"] }
+        return object
+    }
+
+    @Test func theCauseAndTheFixAreNamed() {
+        let none = ClaimProblem.diagnose(claim: claim(className: nil), storageClasses: [storageClass("slow")])
+        #expect(none?.reason == "NoDefaultStorageClass")
+        #expect(none?.message.contains("spec.storage.enabled: false") == true)
+        let missing = ClaimProblem.diagnose(claim: claim(className: "fast"), storageClasses: [storageClass("slow", isDefault: true)])
+        #expect(missing?.reason == "StorageClassNotFound" && missing?.message.contains("fast") == true)
+        let waiting = ClaimProblem.diagnose(claim: claim(className: nil), storageClasses: [storageClass("slow", isDefault: true)])
+        #expect(waiting?.reason == "ClaimPending")
+        #expect(ClaimProblem.diagnose(claim: claim(className: nil), storageClasses: nil)?.reason == "ClaimPending", "classes unreadable")
+    }
+
+    @Test func boundYoungOrAbsentClaimsAreFine() {
+        #expect(ClaimProblem.diagnose(claim: claim(className: nil, phase: "Bound"), storageClasses: []) == nil)
+        #expect(ClaimProblem.diagnose(claim: claim(className: nil, age: 5), storageClasses: []) == nil, "within the grace")
+        #expect(ClaimProblem.diagnose(claim: claim(className: nil, age: 5), storageClasses: [], grace: 1) != nil)
+        #expect(ClaimProblem.diagnose(claim: nil, storageClasses: []) == nil)
+    }
+}

@@ -188,7 +188,9 @@ class Controller:
         cmd = [str(BINARY), "controller", "--kubeconfig", str(kubeconfig), "--bind-address", "127.0.0.1",
                "--metrics-port", str(self.metrics_port), "--health-port", str(self.health_port),
                "--identity", name, "--log-level", os.environ.get("EJ_TEST_LOG_LEVEL", "debug"),
-               "--resync-period", "30", "--gateway-image", "elastic-jupyter:test"]
+               "--resync-period", "30", "--gateway-image", "elastic-jupyter:test",
+               # claims are never bound on the bare fake API server: their condition comes after a second
+               "--claim-pending-grace", "1"]
         cmd += ["--leader-elect"] if leader_elect else ["--no-leader-elect"]
         cmd += extra or []
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_", "EJ_", "POD_"))}

@@ -169,6 +169,35 @@ def test_stopping_a_notebook_scales_it_to_zero_shuts_its_kernels_and_refuses_its
     fake.api.delete(core_path("pods", NS, "other-user-k"))
 
 
+def test_a_claim_that_stays_pending_gets_a_condition_naming_the_cause_and_the_fix(fake, controller):
+    """Issue 19 item 3: a notebook's claim that no StorageClass provisions (the bare fake binds nothing) gets the
+    condition ClaimPending: no default StorageClass, then (one named) a StorageClass that does not exist, then a
+    default one present but the claim still unbound."""
+    def claim_condition(name):
+        status = fake.get(cr_path("jupyternotebooks", NS, name)).get("status") or {}
+        return next((c for c in status.get("conditions") or [] if c["type"] == "ClaimPending"), None)
+    fake.api.post(cr_path("jupyternotebooks", NS), cr("JupyterNotebook", "erin", {"gateway": {"name": "gw"}}))
+    found = wait_until(lambda: claim_condition("erin"), timeout=30, message="ClaimPending on erin",
+                       details=controller.process.log_tail)
+    assert found["reason"] == "NoDefaultStorageClass", found
+    assert "spec.storage.storageClassName" in found["message"] and "spec.storage.enabled: false" in found["message"]
+    fake.api.post(cr_path("jupyternotebooks", NS), cr("JupyterNotebook", "fred", {
+        "gateway": {"name": "gw"}, "storage": {"storageClassName": "fast-ssd"}}))
+    found = wait_until(lambda: claim_condition("fred"), timeout=30, message="ClaimPending on fred",
+                       details=controller.process.log_tail)
+    assert found["reason"] == "StorageClassNotFound" and "fast-ssd" in found["message"], found
+    fake.api.post("/apis/storage.k8s.io/v1/storageclasses", {
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "provisioner": "example.com/none",
+        "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}})
+    fake.api.merge_patch(cr_path("jupyternotebooks", NS, "erin"), {"metadata": {"labels": {"poke": "1"}}})
+    wait_until(lambda: (claim_condition("erin") or {}).get("reason") == "ClaimPending", timeout=60,
+               message="a default StorageClass exists: the claim is just not bound yet", details=controller.process.log_tail)
+    for name in ("erin", "fred"):
+        fake.api.delete(cr_path("jupyternotebooks", NS, name))
+        wait_until(lambda: fake.get(cr_path("jupyternotebooks", NS, name)) is None, message=f"{name} gone",
+                   details=controller.process.log_tail)
+
+
 def test_deleting_a_notebook_removes_its_entry_and_exactly_its_kernels(fake, controller):
     bob = f"{NS}-bob"
     wait_until(lambda: bob in users(fake, NS, "gw"), message="bob's entry", details=controller.process.log_tail)

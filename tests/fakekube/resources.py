@@ -98,6 +98,7 @@ def builtin_resources() -> list[ResourceType]:
             subresources={"status"}, has_generation=True),
         _rt("batch", "v1", "jobs", "job", "Job", True, categories=["all"], subresources={"status"},
             has_generation=True),
+        _rt("storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", False, short_names=["sc"]),
         _rt("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True, name_check="path"),
         _rt("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True,
             name_check="path"),

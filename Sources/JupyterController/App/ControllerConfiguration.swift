@@ -57,6 +57,8 @@ public struct ControllerConfiguration: Sendable {
     public var workers: Int
     /// Period of the drift-correcting resync of settled objects. Default 10 min.
     public var resyncPeriod: Duration
+    /// How long a notebook's claim may stay Pending before its condition names the cause. Default 30 s.
+    public var claimPendingGrace: Duration
     /// Informer tuning.
     public var informer: InformerConfiguration
     /// Per-key retry backoff.
@@ -66,7 +68,8 @@ public struct ControllerConfiguration: Sendable {
     public init(
         namespace: String? = nil, leaderElection: LeaderElection? = nil, identity: String, bindAddress: String = "0.0.0.0",
         metricsPort: Int = 8080, healthPort: Int = 8081, render: RenderSettings = RenderSettings(), workers: Int = 2,
-        resyncPeriod: Duration = .seconds(600), informer: InformerConfiguration = InformerConfiguration(),
+        resyncPeriod: Duration = .seconds(600), claimPendingGrace: Duration = .seconds(30),
+        informer: InformerConfiguration = InformerConfiguration(),
         rateLimiter: RateLimiter = RateLimiter(baseDelay: .milliseconds(100), maxDelay: .seconds(120), jitter: 0.1)
     ) {
         self.namespace = namespace
@@ -78,6 +81,7 @@ public struct ControllerConfiguration: Sendable {
         self.render = render
         self.workers = workers
         self.resyncPeriod = resyncPeriod
+        self.claimPendingGrace = claimPendingGrace
         self.informer = informer
         self.rateLimiter = rateLimiter
     }

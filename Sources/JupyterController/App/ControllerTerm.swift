@@ -45,7 +45,7 @@ struct ControllerTerm: Sendable {
 
         let context = ReconcileContext(
             client: client, stores: stores, settings: configuration.render, recorder: recorder, metrics: metrics,
-            resyncPeriod: configuration.resyncPeriod)
+            resyncPeriod: configuration.resyncPeriod, claimPendingGrace: configuration.claimPendingGrace)
         let informers: [any AnyInformer] = [gateways, notebooks, kernelSpecs, templates, deployments, services, secrets, configMaps, pods]
         let gatewayLoop = ControllerLoop(
             name: "jupytergateway",

@@ -37,6 +37,8 @@ public struct NotebookReconciler: Reconciler {
         var check = resolved
         var rendering: NotebookRendering?
         var failure: (any Error)?
+        var claimProblem: ClaimProblem?
+        var claimPending = false
         if check.usable {
             do {
                 var gatewayToken: String?
@@ -52,6 +54,7 @@ public struct NotebookReconciler: Reconciler {
                     rendering = rendered
                     try await apply(rendered, notebook: notebook, logger: logger)
                     if notebook.spec.stopped == true, gateway != nil { try await shutDownKernels(of: notebook, logger: logger) }
+                    (claimPending, claimProblem) = await diagnoseClaim(rendered.pvcName, of: notebook)
                 }
             } catch is CancellationError {
                 throw CancellationError()
@@ -64,7 +67,7 @@ public struct NotebookReconciler: Reconciler {
             deployment: context.stores.deployments.get(namespace: notebook.namespace, name: NotebookNames(notebook: notebook.name).workload))
         let status = NotebookStatusBuilder(
             notebook: notebook, rendering: rendering, gateway: check, gatewayURL: connection?.url, workload: workload,
-            kernels: kernelCount(notebook), error: failure
+            kernels: kernelCount(notebook), error: failure, claimProblem: claimProblem
         ).build(previous: object.status)
         try await StatusWriter.write(status, to: withFinalizer, resource: JupyterResources.notebooks, client: context.client)
 
@@ -84,7 +87,8 @@ public struct NotebookReconciler: Reconciler {
             await context.recorder.record(object, .warning, reason: check.reason, message: check.message)
             return .requeueWithBackoff
         }
-        return .requeue(after: context.resyncPeriod)
+        // A Pending claim is looked at again after the grace (claims are not watched).
+        return .requeue(after: claimPending ? min(context.resyncPeriod, context.claimPendingGrace) : context.resyncPeriod)
     }
 
     /// JupyterLab's token: the spec's, the stored one, or a new one (`nil` when disabled or from the user's Secret).
@@ -115,6 +119,17 @@ public struct NotebookReconciler: Reconciler {
         for child in absent where try await context.applier.remove(child, ownerUID: notebook.object.uid ?? "") {
             await context.recorder.record(notebook.object, .normal, reason: "Deleted", message: "Deleted \(child.resource.kind) \(child.name)")
         }
+    }
+
+    /// Why the notebook's claim stays Pending, if it has for longer than the grace: read from the API (claims and
+    /// StorageClasses are not watched; only a Pending claim costs the list).
+    func diagnoseClaim(_ name: String?, of notebook: JupyterNotebook) async -> (pending: Bool, problem: ClaimProblem?) {
+        guard let name, let claim = try? await context.client.get(.persistentVolumeClaims, name: name, namespace: notebook.namespace, as: KubeObject.self),
+              claim.status?["phase"]?.stringValue ?? "Pending" == "Pending"
+        else { return (false, nil) }
+        let classes = try? await context.client.listAll(.storageClasses, namespace: nil, options: ListOptions(), as: KubeObject.self).items
+        let grace = Double(context.claimPendingGrace.components.seconds)
+        return (true, ClaimProblem.diagnose(claim: claim, storageClasses: classes, grace: grace))
     }
 
     /// A stopped notebook's kernels on its gateway are shut down (their pods deleted, marked as ended on purpose). Its

@@ -65,11 +65,13 @@ public struct ReconcileContext: Sendable {
     public var metrics: ControllerMetrics
     /// Period of the drift-correcting resync of a settled object.
     public var resyncPeriod: Duration
+    /// How long a notebook's claim may stay Pending before its condition names the cause.
+    public var claimPendingGrace: Duration
 
     /// Creates a context.
     public init(
         client: KubernetesClient, stores: ControllerStores, settings: RenderSettings, recorder: EventRecorder,
-        metrics: ControllerMetrics, resyncPeriod: Duration = .seconds(600)
+        metrics: ControllerMetrics, resyncPeriod: Duration = .seconds(600), claimPendingGrace: Duration = .seconds(30)
     ) {
         self.client = client
         self.stores = stores
@@ -77,6 +79,7 @@ public struct ReconcileContext: Sendable {
         self.recorder = recorder
         self.metrics = metrics
         self.resyncPeriod = resyncPeriod
+        self.claimPendingGrace = claimPendingGrace
     }
 
     /// A child applier reading watched child types from the caches. A cached object is only trusted when

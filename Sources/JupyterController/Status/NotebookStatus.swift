@@ -41,12 +41,15 @@ public struct NotebookStatusBuilder: Sendable {
     public var error: (any Error)?
     /// Why the notebook's `template` was refused (the fields), if it was.
     public var templateRefusal: String?
+    /// Why the notebook's claim stays Pending, if it does.
+    public var claimProblem: ClaimProblem?
 
     /// Creates a builder.
     public init(
         notebook: JupyterNotebook, rendering: NotebookRendering?, gateway: GatewayCheck, gatewayURL: String?,
-        workload: WorkloadState, kernels: Int, error: (any Error)?
+        workload: WorkloadState, kernels: Int, error: (any Error)?, claimProblem: ClaimProblem? = nil
     ) {
+        self.claimProblem = claimProblem
         self.notebook = notebook
         self.rendering = rendering
         self.gateway = gateway
@@ -82,6 +85,11 @@ public struct NotebookStatusBuilder: Sendable {
         if gateway.reason == "GatewayNotAllowed" || gateway.reason == "UserConflict" {
             conditions.append(Condition(
                 type: gateway.reason, status: true, reason: gateway.reason, message: gateway.message, observedGeneration: generation))
+        }
+        if let claimProblem {
+            conditions.append(Condition(
+                type: "ClaimPending", status: true, reason: claimProblem.reason, message: claimProblem.message,
+                observedGeneration: generation))
         }
         if let refusal = templateRefusal {
             conditions.append(Condition(

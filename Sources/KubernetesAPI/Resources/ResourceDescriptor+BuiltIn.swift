@@ -13,6 +13,9 @@ extension ResourceDescriptor {
     public static let events = core("events", "Event")
     /// `v1` persistentvolumeclaims.
     public static let persistentVolumeClaims = core("persistentvolumeclaims", "PersistentVolumeClaim")
+    /// `storage.k8s.io/v1` storageclasses (cluster-scoped).
+    public static let storageClasses = ResourceDescriptor(
+        group: "storage.k8s.io", version: "v1", plural: "storageclasses", kind: "StorageClass", namespaced: false)
     /// `v1` namespaces (cluster-scoped).
     public static let namespaces = ResourceDescriptor(
         group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false)
