@@ -821,7 +821,12 @@ class FakeCluster:
         self._own_workdir = workdir is None
         # shared by the nodes: pods/ per pod, volumes/ one dir per claim (network storage every node can attach)
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="fakecluster-"))
-        server.store.service_ip_prefix = "127.1"
+        # Addresses of this process' own: several test runs on one machine (a CI run beside a developer's) each
+        # listen on their pods' and Services' loopback addresses with the same ports. Services 127.1-50.x.y, pods
+        # 127.51-98.z.w (tests/kube's kubelets use 127.100-249).
+        pid = os.getpid()
+        server.store.service_ip_prefix = f"127.{1 + pid % 50}"
+        kubelet_kw.setdefault("ip_prefix", f"127.{51 + pid % 48}.{1 + (pid // 48) % 250}")
         self.node_specs = nodes or [{"name": "node-a"}, {"name": "node-b"}]
         creds = server.client_credentials()
         self.token = creds["token"] or "fakekube-serviceaccount-token"
