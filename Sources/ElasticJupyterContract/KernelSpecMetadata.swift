@@ -29,6 +29,8 @@ public enum KernelSpecMetadata {
     public static let cullConnected = "cull_connected"
     /// Whether busy kernels are culled (overrides the gateway's).
     public static let cullBusy = "cull_busy"
+    /// Seconds after which kernels of this kernelspec are culled even when active (overrides the gateway's).
+    public static let cullMaxAge = "cull_max_age"
 
     /// Key of the CPU amount in ``resources`` and ``limits``.
     public static let cpus = "cpus"

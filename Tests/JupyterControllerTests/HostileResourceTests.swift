@@ -51,6 +51,20 @@ struct HostileResourceTests {
         return object
     }
 
+    /// A kernelspec as a profile (issue 19 item 2): its cull overrides reach the kernelspec metadata the gateway
+    /// honours; values out of range refuse the kernelspec with the field named.
+    @Test func cullOverridesAreRenderedAndRangeChecked() throws {
+        let gpu = try kernelSpec(["cull": ["idleTimeout": 900, "connected": true, "busy": false, "maxAge": 28800]])
+        let files = KernelSpecRenderer.render(gpu, template: nil, defaultImage: "k:1")
+        let ours = try #require(files.kernelJSON[path: "metadata", "elastic_jupyter"])
+        #expect(ours["cull_idle_timeout"] == .int(900) && ours["cull_max_age"] == .int(28800))
+        #expect(ours["cull_connected"] == .bool(true) && ours["cull_busy"] == .bool(false))
+        #expect(KernelPodPolicy(nil).refusals(kernelSpec: gpu, template: nil).isEmpty)
+        let hostile = try kernelSpec(["cull": ["idleTimeout": .int(Int64.max), "maxAge": -5]])
+        let refusals = KernelPodPolicy(nil).refusals(kernelSpec: hostile, template: nil)
+        #expect(refusals.contains { $0.hasPrefix("spec.cull.idleTimeout") } && refusals.contains { $0.hasPrefix("spec.cull.maxAge") }, "\(refusals)")
+    }
+
     @Test func refusedFieldsAreNamed() throws {
         let policy = KernelPodPolicy(nil)
         let plain = try kernelSpec(.emptyObject)

@@ -70,9 +70,10 @@ struct CullPolicyTests {
     @Test func kernelspecOverridesTheGlobalSettings() {
         let spec = KernelSpec(name: "gpu", resourceDirectory: "/x", argv: ["x"], displayName: "GPU", language: "python",
                               metadata: ["elastic_jupyter": .object(["cull_idle_timeout": .number(30), "cull_connected": .bool(true),
-                                                                    "cull_busy": .bool(true)])])
+                                                                    "cull_busy": .bool(true), "cull_max_age": .number(28800)])])
         let config = CullConfiguration(idleTimeout: 3600).applying(overridesOf: spec)
         #expect(config.idleTimeout == 30)
+        #expect(config.maxAge == 28800)
         #expect(config.cullConnected)
         #expect(config.cullBusy)
         let plain = CullConfiguration(idleTimeout: 3600).applying(overridesOf: KernelSpecFixture.make())

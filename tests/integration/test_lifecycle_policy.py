@@ -37,6 +37,8 @@ def policy_specs() -> dict[str, dict]:
         "gpu_like": _spec(VENV_PY, "GPU-like", metadata={"elastic_jupyter": {
             "cull_idle_timeout": 3, "cull_connected": True}}),
         "slow_start": slow,
+        # a profile with a maximum age of its own (JupyterKernelSpec spec.cull.maxAge renders this)
+        "short_lived": _spec(VENV_PY, "Short-lived", metadata={"elastic_jupyter": {"cull_max_age": 4}}),
     }
 
 
@@ -181,6 +183,22 @@ def test_max_age_culls_an_active_kernel(start_gateway, kernels):
             break
         time.sleep(0.3)
     wait_until(lambda: gone(g, k["id"]), 10, what="kernel to be culled by age")
+
+
+def test_a_kernelspecs_max_age_culls_its_active_kernels_only(start_gateway, kernels):
+    g = start_gateway(*CULL)  # no global maximum age
+    k = kernels.start(g, "short_lived")
+    other = kernels.start(g)
+    ws = kernels.ws(g, k["id"])
+    deadline = time.monotonic() + 25
+    while time.monotonic() < deadline and not gone(g, k["id"]):
+        try:
+            ws.execute("print('still busy with work')", timeout=5)
+        except Exception:
+            break
+        time.sleep(0.3)
+    wait_until(lambda: gone(g, k["id"]), 10, what="the short-lived kernelspec's kernel to be culled by age")
+    assert not gone(g, other["id"]), "a kernel of another kernelspec keeps the gateway's setting (no maximum age)"
 
 
 def test_limits_hold_under_concurrent_starts(start_gateway, kernels):

@@ -26,9 +26,28 @@ public struct JupyterKernelSpecSpec: Codable, Sendable, Hashable {
     public var authorizedUsers: [String]?
     /// Users refused.
     public var unauthorizedUsers: [String]?
+    /// Culling of this kernelspec's kernels, overriding the gateway's (e.g. a GPU profile culled sooner).
+    public var cull: Cull?
 
     /// Creates an empty spec.
     public init() {}
+
+    /// Culling overrides of one kernelspec (each absent field keeps the gateway's setting).
+    public struct Cull: Codable, Sendable, Hashable {
+        /// Idle seconds before a kernel is culled; 0 or less: never for idleness.
+        public var idleTimeout: Int?
+        /// Cull idle kernels even with a client connected (an open tab must not hold a GPU).
+        public var connected: Bool?
+        /// Cull idle kernels even while they report busy.
+        public var busy: Bool?
+        /// Seconds after which a kernel is culled even when active; 0: never.
+        public var maxAge: Int?
+
+        /// The integer fields, their values and accepted ranges.
+        public var rangedFields: [(field: String, value: Int?, range: ClosedRange<Int>)] {
+            [("idleTimeout", idleTimeout, -1...31_536_000), ("maxAge", maxAge, 0...31_536_000)]
+        }
+    }
 
     /// Default and maximum kernel resources.
     public struct KernelResources: Codable, Sendable, Hashable {

@@ -52,6 +52,11 @@ public struct KernelPodPolicy: Sendable {
         for (index, entry) in (spec.env ?? []).enumerated() {
             refused += env(entry, path: "spec.env[\(index)]")
         }
+        for entry in spec.cull?.rangedFields ?? [] {
+            if let value = entry.value, !entry.range.contains(value) {
+                refused.append("spec.cull.\(entry.field) (between \(entry.range.lowerBound) and \(entry.range.upperBound))")
+            }
+        }
         if let template {
             refused += pod(template[path: "spec", "template"] ?? .emptyObject, path: "template spec.template")
         }

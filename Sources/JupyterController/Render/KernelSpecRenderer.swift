@@ -95,6 +95,12 @@ public enum KernelSpecRenderer {
         }
         let pod = podTemplate(from: template, extraEnv: podEnv, pullPolicy: nonEmpty(spec.imagePullPolicy))
         if pod != nil { ours[KernelSpecMetadata.podTemplate] = .string(KernelSpecFiles.podTemplateFile) }
+        if let cull = spec.cull {
+            if let value = cull.idleTimeout { ours[KernelSpecMetadata.cullIdleTimeout] = .int(Int64(value)) }
+            if let value = cull.connected { ours[KernelSpecMetadata.cullConnected] = .bool(value) }
+            if let value = cull.busy { ours[KernelSpecMetadata.cullBusy] = .bool(value) }
+            if let value = cull.maxAge { ours[KernelSpecMetadata.cullMaxAge] = .int(Int64(value)) }
+        }
 
         var kernel: KubeJSON = [
             "argv": KubeJSON((spec.command?.isEmpty ?? true) ? defaultArgv : spec.command!),

@@ -25,7 +25,7 @@ public struct CullConfiguration: Sendable, Equatable {
         self.maxAge = maxAge
     }
 
-    /// The settings for one kernelspec: `metadata.elastic_jupyter.cull_idle_timeout` (seconds),
+    /// The settings for one kernelspec: `metadata.elastic_jupyter.cull_idle_timeout` and `cull_max_age` (seconds),
     /// `cull_connected` and `cull_busy` in its kernel.json override the global ones.
     public func applying(overridesOf spec: KernelSpec) -> CullConfiguration {
         guard case .object(let ours)? = spec.metadata[KernelSpecMetadata.section] else { return self }
@@ -33,6 +33,7 @@ public struct CullConfiguration: Sendable, Equatable {
         if let timeout = ours[KernelSpecMetadata.cullIdleTimeout]?.doubleValue, timeout >= 0 { result.idleTimeout = timeout }
         if let connected = ours[KernelSpecMetadata.cullConnected]?.boolValue { result.cullConnected = connected }
         if let busy = ours[KernelSpecMetadata.cullBusy]?.boolValue { result.cullBusy = busy }
+        if let maxAge = ours[KernelSpecMetadata.cullMaxAge]?.doubleValue, maxAge >= 0, maxAge <= 31_536_000 { result.maxAge = maxAge }
         return result
     }
 }
