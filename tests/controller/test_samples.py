@@ -164,8 +164,12 @@ def test_seed_samples_create_every_child(controller, api, fake):
     assert any(e.involved_object.name == GW and e.reason == "Created" for e in events), "Events are recorded"
 
 
-def test_settled_objects_are_not_rewritten(controller, fake):
+def test_settled_objects_are_not_rewritten(controller, fake, api):
     """Level-based and idempotent: once settled, reconciles (resyncs included) write nothing."""
+    # The bare fake binds no claim: settled includes the notebook's ClaimPending condition (after the grace).
+    wait_until(lambda: any(c["type"] == "ClaimPending" for c in
+                           ((get_cr(api, "jupyternotebooks", NB) or {}).get("status") or {}).get("conditions") or []),
+               message="the sample notebook's ClaimPending condition", details=controller.process.log_tail)
     since = fake.requests()[-1]["seq"] if fake.requests() else 0
     wait_until(lambda: "reconciles_total" in controller.metrics(), message="metrics")
     import time
