@@ -219,3 +219,34 @@ import Testing
         #expect(ClaimProblem.diagnose(claim: nil, storageClasses: []) == nil)
     }
 }
+
+/// A notebook's claim grows with its `storage.size` (issue 19 item 3). Pure.
+@Suite struct ClaimResizeTests {
+    func claim(size: String, className: String?) -> KubeObject {
+        var object = KubeObject(.persistentVolumeClaims, name: "nb-work", namespace: "ns")
+        var spec: KubeJSON = ["resources": ["requests": ["storage": .string(size)]]]
+        if let className { spec["storageClassName"] = .string(className) }
+        object.fields["spec"] = spec
+        return object
+    }
+
+    func storageClass(_ name: String, expandable: Bool, isDefault: Bool = false) -> KubeObject {
+        var object = KubeObject(.storageClasses, name: name)
+        object.fields["allowVolumeExpansion"] = .bool(expandable)
+        if isDefault { object.metadata.annotations = ["storageclass.kubernetes.io/is-default-class": "true"] }
+        return object
+    }
+
+    @Test func onlyLargerSizesOnExpandableClassesGrow() {
+        let classes = [storageClass("fast", expandable: true), storageClass("slow", expandable: false, isDefault: true)]
+        #expect(ClaimResize.decide(desiredSize: "20Gi", claim: claim(size: "10Gi", className: "fast"), storageClasses: classes) == .grow(to: "20Gi"))
+        #expect(ClaimResize.decide(desiredSize: "10Gi", claim: claim(size: "10Gi", className: "fast"), storageClasses: classes) == .none)
+        #expect(ClaimResize.decide(desiredSize: "5Gi", claim: claim(size: "10Gi", className: "fast"), storageClasses: classes) == .none)
+        #expect(ClaimResize.decide(desiredSize: "20Gi", claim: claim(size: "10Gi", className: nil), storageClasses: classes)
+            == .notExpandable(storageClass: "slow"), "the default class decides for a claim naming none")
+        #expect(ClaimResize.decide(desiredSize: "20Gi", claim: claim(size: "10Gi", className: "gone"), storageClasses: classes)
+            == .notExpandable(storageClass: "gone"))
+        #expect(ClaimResize.decide(desiredSize: "20G", claim: claim(size: "10Gi", className: "fast"), storageClasses: nil) == .grow(to: "20G"))
+        #expect(ClaimResize.decide(desiredSize: "lots", claim: claim(size: "10Gi", className: "fast"), storageClasses: classes) == .none)
+    }
+}

@@ -336,7 +336,12 @@ def test_every_request_is_allowed_by_the_cluster_role(fake, controller):
     from support import REPO_ROOT, request_permission
     make_namespace(fake, "rbac")
     fake.api.post(cr_path("jupytergateways", "rbac"), cr("JupyterGateway", "gw", {"ingress": {"host": "gw.example"}}))
-    fake.api.post(cr_path("jupyternotebooks", "rbac"), cr("JupyterNotebook", "nb", {"gateway": {"name": "gw"}}))
+    if fake.get("/apis/storage.k8s.io/v1/storageclasses/rbac-expandable") is None:
+        fake.api.post("/apis/storage.k8s.io/v1/storageclasses", {
+            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "rbac-expandable"},
+            "provisioner": "example.com/disk", "allowVolumeExpansion": True})
+    fake.api.post(cr_path("jupyternotebooks", "rbac"), cr("JupyterNotebook", "nb", {
+        "gateway": {"name": "gw"}, "storage": {"storageClassName": "rbac-expandable"}}))
     wait_until(lambda: fake.get("/apis/networking.k8s.io/v1/namespaces/rbac/ingresses/gw"), message="the Ingress",
                details=controller.process.log_tail)
     wait_until(lambda: deployment(fake, "rbac", "nb"), message="the notebook", details=controller.process.log_tail)
@@ -354,6 +359,11 @@ def test_every_request_is_allowed_by_the_cluster_role(fake, controller):
     for path in children:
         wait_until(lambda: fake.get(path)["metadata"]["labels"]["app.kubernetes.io/managed-by"] != "tampered", timeout=40,
                    message=f"drift repaired in {path}", details=controller.process.log_tail)
+    # A bound claim grows with the notebook's storage.size (patch).
+    fake.api.merge_patch(core_path("persistentvolumeclaims", "rbac", "nb-work") + "/status", {"status": {"phase": "Bound"}})
+    fake.api.merge_patch(cr_path("jupyternotebooks", "rbac", "nb"), {"spec": {"storage": {"size": "20Gi"}}})
+    wait_until(lambda: fake.get(core_path("persistentvolumeclaims", "rbac", "nb-work"))["spec"]["resources"]["requests"]["storage"]
+               == "20Gi", message="the claim grown", details=controller.process.log_tail)
     gateway_role = fake.get(core_path("roles", "rbac", "gw", group="rbac.authorization.k8s.io/v1"))
     # HTTPS on, then off: the notebook's copy of the gateway's CA is made, then removed (delete).
     fake.api.post(core_path("secrets", "rbac"), {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "gw-tls"},

@@ -4,8 +4,11 @@ import KubernetesAPI
 /// Why a notebook's work-directory claim stays `Pending`, in words that name the fix (issue 19 item 3): a cluster
 /// without a default StorageClass leaves a claim that names none unbound forever, and the notebook pod with it.
 public struct ClaimProblem: Sendable, Hashable {
-    /// `NoDefaultStorageClass`, `StorageClassNotFound` or `ClaimPending`.
+    /// `NoDefaultStorageClass`, `StorageClassNotFound` or `ClaimPending` (a claim not bound), `ClaimNotExpandable`
+    /// (a bound claim that cannot grow to the notebook's `storage.size`).
     public var reason: String
+    /// The notebook condition that reports it: `ClaimNotExpandable` or `ClaimPending`.
+    public var conditionType: String { reason == "ClaimNotExpandable" ? "ClaimNotExpandable" : "ClaimPending" }
     /// What is wrong and what to set.
     public var message: String
 

@@ -54,7 +54,7 @@ public struct NotebookReconciler: Reconciler {
                     rendering = rendered
                     try await apply(rendered, notebook: notebook, logger: logger)
                     if notebook.spec.stopped == true, gateway != nil { try await shutDownKernels(of: notebook, logger: logger) }
-                    (claimPending, claimProblem) = await diagnoseClaim(rendered.pvcName, of: notebook)
+                    (claimPending, claimProblem) = await inspectClaim(rendered, of: notebook, logger: logger)
                 }
             } catch is CancellationError {
                 throw CancellationError()
@@ -121,15 +121,40 @@ public struct NotebookReconciler: Reconciler {
         }
     }
 
-    /// Why the notebook's claim stays Pending, if it has for longer than the grace: read from the API (claims and
-    /// StorageClasses are not watched; only a Pending claim costs the list).
-    func diagnoseClaim(_ name: String?, of notebook: JupyterNotebook) async -> (pending: Bool, problem: ClaimProblem?) {
-        guard let name, let claim = try? await context.client.get(.persistentVolumeClaims, name: name, namespace: notebook.namespace, as: KubeObject.self),
-              claim.status?["phase"]?.stringValue ?? "Pending" == "Pending"
+    /// Looks at the notebook's claim (claims and StorageClasses are not watched: read from the API, the StorageClasses
+    /// only when needed): why it stays Pending, if it has for longer than the grace; and a generated claim whose
+    /// `storage.size` grew is patched to the new size when its StorageClass allows expansion (a problem otherwise).
+    func inspectClaim(_ rendering: NotebookRendering, of notebook: JupyterNotebook, logger: Logger) async -> (pending: Bool, problem: ClaimProblem?) {
+        guard let name = rendering.pvcName,
+              let claim = try? await context.client.get(.persistentVolumeClaims, name: name, namespace: notebook.namespace, as: KubeObject.self)
         else { return (false, nil) }
-        let classes = try? await context.client.listAll(.storageClasses, namespace: nil, options: ListOptions(), as: KubeObject.self).items
-        let grace = Double(context.claimPendingGrace.components.seconds)
-        return (true, ClaimProblem.diagnose(claim: claim, storageClasses: classes, grace: grace))
+        let classes: () async -> [KubeObject]? = { [context] in
+            try? await context.client.listAll(.storageClasses, namespace: nil, options: ListOptions(), as: KubeObject.self).items
+        }
+        if claim.status?["phase"]?.stringValue ?? "Pending" == "Pending" {
+            let grace = Double(context.claimPendingGrace.components.seconds)
+            return (true, ClaimProblem.diagnose(claim: claim, storageClasses: await classes(), grace: grace))
+        }
+        let desired = rendering.children.first { $0.resource == .persistentVolumeClaims }?
+            .object[path: "spec", "resources", "requests", "storage"]?.stringValue
+        guard let desired, case .grow = ClaimResize.decide(desiredSize: desired, claim: claim, storageClasses: nil) else { return (false, nil) }
+        switch ClaimResize.decide(desiredSize: desired, claim: claim, storageClasses: await classes()) {
+        case .none:
+            return (false, nil)
+        case .notExpandable(let storageClass):
+            return (false, ClaimProblem(reason: "ClaimNotExpandable", message:
+                "claim \(name) cannot grow to \(desired): StorageClass \(storageClass) does not allow volume expansion"))
+        case .grow(let size):
+            let patch: KubeJSON = ["spec": ["resources": ["requests": ["storage": .string(size)]]]]
+            do {
+                let _: KubeObject = try await context.client.patch(.persistentVolumeClaims, name: name, namespace: notebook.namespace, patch: patch)
+                logger.info("claim grown", metadata: ["claim": "\(name)", "size": "\(size)"])
+                await context.recorder.record(notebook.object, .normal, reason: "ClaimResized", message: "Claim \(name) grows to \(size)")
+                return (false, nil)
+            } catch {
+                return (false, ClaimProblem(reason: "ClaimNotExpandable", message: "claim \(name) cannot grow to \(size): \(error)"))
+            }
+        }
     }
 
     /// A stopped notebook's kernels on its gateway are shut down (their pods deleted, marked as ended on purpose). Its

@@ -88,7 +88,7 @@ public struct NotebookStatusBuilder: Sendable {
         }
         if let claimProblem {
             conditions.append(Condition(
-                type: "ClaimPending", status: true, reason: claimProblem.reason, message: claimProblem.message,
+                type: claimProblem.conditionType, status: true, reason: claimProblem.reason, message: claimProblem.message,
                 observedGeneration: generation))
         }
         if let refusal = templateRefusal {
