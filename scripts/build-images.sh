@@ -61,6 +61,7 @@ mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 bh() { buildah --root "$WORK/storage" --runroot "$WORK/run" --storage-driver vfs "$@"; }
 t0=$(date +%s)
+bh rm --all > /dev/null 2>&1 || true # working containers an interrupted run left behind
 step() { echo "build-images: [$(( $(date +%s) - t0 ))s] $*"; }
 
 # ---------------------------------------------------------------- 1. the base image, from Debian packages
