@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ElasticJupyter needs on a fresh Debian machine:
 #   - system packages: libzmq3-dev, pkg-config (build), procps (tests); with --tests also Debian's
-#     chromium + chromium-driver (the JupyterLab-in-a-browser tests)
+#     chromium + chromium-driver (the JupyterLab-in-a-browser tests), buildah and mmdebstrap (the container
+#     images, built offline by scripts/build-images.sh)
 #   - a Python venv at .venv with ipykernel, jupyter_server, JupyterLab, jupyter_client and test clients
 # Idempotent: re-running only installs what is missing.
 set -euo pipefail
@@ -12,6 +13,9 @@ pkg-config --exists libzmq 2>/dev/null || need_apt+=(libzmq3-dev pkg-config)
 command -v ps >/dev/null 2>&1 || need_apt+=(procps)
 if [ "${1:-}" = "--tests" ]; then
   { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || need_apt+=(chromium chromium-driver)
+  # the container images, built with no registry (scripts/build-images.sh)
+  command -v buildah >/dev/null 2>&1 || need_apt+=(buildah)
+  command -v mmdebstrap >/dev/null 2>&1 || need_apt+=(mmdebstrap)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"

@@ -22,7 +22,7 @@ from test_end_to_end import world
 
 @contextlib.contextmanager
 def cluster_world(tmp_path_factory, tmp: Path):
-    """test_end_to_end's ``world`` (controller process on a FakeCluster with CRDs and deploy/controller), entered
+    """test_end_to_end's ``world`` (the images on a FakeCluster with CRDs and deploy/controller), entered
     once for a whole module: the fixtures' own generator functions, driven as context managers."""
     with contextlib.contextmanager(fake_kube_factory.__wrapped__)(tmp_path_factory) as factory:
         with contextlib.contextmanager(world.__wrapped__)(factory, tmp) as w:

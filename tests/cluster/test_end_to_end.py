@@ -1,13 +1,13 @@
 """Issue 15, item 5: the chain a user runs, on a FakeCluster.
 
-CRDs and deploy/controller's objects are created; the controller runs as a process (the gateway binary's
-``controller`` command) against the fake API server; the seed's two samples are applied unchanged. The cluster
-then runs what the controller made: the gateway Deployment's pod is the real gateway binary (its args, env,
-Secret and kernelspec ConfigMap as rendered), the notebook pod is the venv's JupyterLab, kernel pods are
-ipykernel. A headless Chromium opens the notebook by its Service URL and token, runs a cell on a kernel pod,
-then input(), interrupt and restart; a cullIdleTimeout edit rolls the gateway; deleting both leaves nothing.
-
-Images are not available: they map to local commands (command_rewrite), see IMAGE_COMMANDS.
+CRDs and deploy/controller's objects are created, the controller's Deployment included; the seed's two samples
+are applied unchanged. The cluster runs the images that scripts/build-images.sh built offline (tests/images): the
+controller pod and the gateway Deployment's pod (its args, env, Secret and kernelspec ConfigMap as the controller
+rendered them) run the product image, kernel pods the kernel image, each chrooted into its image's root file
+system (tests/fakekube/images.py). Only the notebook image (a stock Jupyter image, not built here) maps to a local
+command: the venv's JupyterLab (``image_commands``). A headless Chromium opens the notebook by its Service URL and
+token, runs a cell on a kernel pod, then input(), interrupt and restart; a cullIdleTimeout edit rolls the gateway;
+deleting both leaves nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import base64
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -31,28 +30,25 @@ from fakekube.cluster import FakeCluster
 from fakekube.testing import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-BINARY = Path(os.environ.get("EJ_BINARY", REPO / ".build" / "debug" / "elastic-jupyter"))
+sys.path.insert(0, str(REPO / "tests" / "images"))
+from imagekit import PRODUCT_IMAGE, built_images  # noqa: E402
+
 VENV_BIN = REPO / ".venv" / "bin"
 NS, GW, NB = "default", "jupytergateway-sample", "jupyternotebook-sample"
 GROUP_PATH = "/apis/kubeflow.tkestack.io/v1alpha1/namespaces/default"
+CONTROLLER_NS = "elastic-jupyter-system"
 
 
 def image_commands(argv: list[str], pod: dict, container: dict) -> list[str]:
-    """Images -> local commands: the gateway image runs this checkout's binary with the pod's args; the notebook
-    image's own start command (the pod gives none) is JupyterLab; python in kernel images is the venv's."""
+    """The images not built here -> local commands: the notebook image's own start command (the pod gives none) is
+    JupyterLab. (The product and kernel images run from their root file systems: never rewritten.)"""
     image = container.get("image") or ""
-    if "elastic-jupyter" in image:
-        return [str(BINARY)] + argv
     if not argv and "notebook" in image:
         return [str(VENV_BIN / "jupyter"), "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--allow-root",
                 "--ServerApp.root_dir=/home/jovyan",
                 # the image binds 0.0.0.0, which allows remote access; here 0.0.0.0 becomes the pod's loopback
                 # address, for which jupyter_server would otherwise refuse the Service's host name
                 "--ServerApp.allow_remote_access=True"]
-    if argv and os.path.basename(argv[0]).startswith("python"):
-        return [str(VENV_BIN / "python")] + argv[1:]
-    if "ipykernel_launcher" in argv:  # the image's python, run by the kernel pod's shell wrapper
-        return [str(VENV_BIN / "python") if a in ("python", "python3") else a for a in argv]
     return argv
 
 
@@ -68,60 +64,49 @@ def load_docs(text: str) -> list[dict]:
 
 @pytest.fixture
 def world(fake_kube_factory, tmp_path):
-    assert BINARY.exists(), f"{BINARY} missing: swift build --product elastic-jupyter"
+    images = built_images()
     server = fake_kube_factory(tls=True, token="e2e-" + os.urandom(8).hex(), graceful_pod_deletion=True)
-    kubeconfig = tmp_path / "admin.kubeconfig"
-    server.write_kubeconfig(str(kubeconfig))
     for f in sorted((REPO / "crds").glob("kubeflow*.yaml")):
         for d in load_docs(f.read_text()):
             server.create_object(d)
     built = subprocess.run(["kubectl", "kustomize", str(REPO / "deploy" / "controller")], capture_output=True,
                            text=True, timeout=120)
     assert built.returncode == 0, built.stderr
-    controller_deployment = None
     docs = load_docs(built.stdout)
     for d in sorted(docs, key=lambda d: d["kind"] != "Namespace"):
         if d["kind"] == "CustomResourceDefinition":
             continue  # created above from crds/ (the same files)
         if d["kind"] == "Deployment":
-            controller_deployment = d  # runs as a process below: see the module docstring of tests/cluster
-            continue
+            c = d["spec"]["template"]["spec"]["containers"][0]
+            assert c["image"] == PRODUCT_IMAGE, c["image"]
+            # one replica is enough here; pods share the host's network, so its health and metrics servers bind
+            # the pod's address (fakekube turns an explicit 0.0.0.0 into it), not every address
+            d["spec"]["replicas"] = 1
+            c["args"] = c["args"] + ["--bind-address=0.0.0.0"]
         server.create_object(d)
-    assert controller_deployment is not None
     cluster = FakeCluster(server, [{"name": "node-a", "labels": {"topology.kubernetes.io/zone": "a"}},
                                    {"name": "node-b", "labels": {"topology.kubernetes.io/zone": "b"}}],
                           command_rewrite=image_commands, volume_refresh_delay=1.0, workdir=tmp_path / "cluster",
+                          images=images,
+                          # the notebook pod (no image here: the venv's JupyterLab) reaches the venv and its base
+                          # interpreter under any volume (CI may clone into /tmp)
+                          shared_paths=[sys.base_prefix, str(VENV_BIN.parent)],
                           # pod IPs are loopback addresses here (a real pod's are not): the gateway's loopback Host
                           # check must accept the Service's names, as it never applies on a real pod IP
-                          # the venv's interpreter stands in for the kernel image's python, run as uid 1000
-                          # and the checkout's binaries stay visible under any volume (CI may clone into /tmp)
-                          shared_paths=[sys.base_prefix, str(BINARY.parent), str(VENV_BIN.parent)],
                           base_env={"EJ_LOCAL_HOSTNAMES": ",".join(
                               [GW, f"{GW}.{NS}", f"{GW}.{NS}.svc", f"{GW}.{NS}.svc.cluster.local"])})
     cluster.start()
-    c = controller_deployment["spec"]["template"]["spec"]["containers"][0]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_", "EJ_", "POD_"))}
-    env.update({"POD_NAME": "controller-e2e", "POD_NAMESPACE": controller_deployment["metadata"]["namespace"]})
-    env.update({e["name"]: e["value"] for e in c.get("env") or [] if "value" in e})
-    health = free_port()
-    args = [a for a in c["args"] if a != "--leader-elect"]
-    log = open(tmp_path / "controller.log", "ab")
-    proc = subprocess.Popen([str(BINARY)] + args + [
-        "--kubeconfig", str(kubeconfig), "--no-leader-elect", "--bind-address", "127.0.0.1",
-        "--metrics-port", str(free_port()), "--health-port", str(health)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     try:
-        yield {"server": server, "cluster": cluster, "controller": proc, "controller_log": tmp_path / "controller.log",
-               "tmp": tmp_path}
+        def controller_pod():
+            st = (cluster.client.get(f"/apis/apps/v1/namespaces/{CONTROLLER_NS}/deployments/elastic-jupyter-controller")
+                  .get("status") or {})
+            pods = [p for p in cluster.pods() if p["namespace"] == CONTROLLER_NS]
+            return st.get("availableReplicas") == 1 and len(pods) == 1 and pods[0]
+
+        pod = wait_until(controller_pod, timeout=60, interval=0.2, message="the controller's pod available")
+        yield {"server": server, "cluster": cluster, "controller_pod": pod,
+               "controller_log": Path(pod["dir"]) / "logs" / "controller.log", "tmp": tmp_path}
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        log.close()
         cluster.stop()
 
 
@@ -182,7 +167,7 @@ class Lab:
 
 def test_controller_gateway_kernels_and_jupyterlab_on_a_cluster(world, tmp_path):
     t_start = time.monotonic()
-    server, cluster, ctl = world["server"], world["cluster"], world["controller"]
+    server, cluster, ctl = world["server"], world["cluster"], world["controller_pod"]
     api = cluster.client
 
     def details() -> str:
@@ -221,8 +206,11 @@ def test_controller_gateway_kernels_and_jupyterlab_on_a_cluster(world, tmp_path)
     assert len(gw_pods) == 1
     gw_pod = gw_pods[0]
     kl = cluster.kubelet_of(NS, gw_pod["metadata"]["name"])
-    argv = next(p["argv"] for p in kl.pods() if p["name"] == gw_pod["metadata"]["name"])
-    assert argv == [str(BINARY), "gateway"], argv
+    info = next(p for p in kl.pods() if p["name"] == gw_pod["metadata"]["name"])
+    assert info["argv"] == ["/usr/local/bin/elastic-jupyter", "gateway"], info["argv"]
+    # the product image's root file system, not this checkout's binary; not root
+    assert os.readlink(f"/proc/{info['pid']}/root") == str(Path(info["dir"]) / "container" / "root")
+    assert Path(f"/proc/{info['pid']}/status").read_text().split("Uid:")[1].split()[0] == "1000"
     nb_cr = wait(lambda: (api.get(f"{GROUP_PATH}/jupyternotebooks/{NB}").get("status") or {}).get("url") and
                  api.get(f"{GROUP_PATH}/jupyternotebooks/{NB}"), "the notebook's URL")
     url = nb_cr["status"]["url"]
@@ -265,10 +253,13 @@ def test_controller_gateway_kernels_and_jupyterlab_on_a_cluster(world, tmp_path)
         kernel_pod = kernel_pods[0]["metadata"]["name"]
 
         # a cell that prints what only the kernel pod has: its hostname (its pod name) and its pod IP
-        lab.set_and_run(0, "import socket, os; print('host=' + socket.gethostname(), 'ip=' + os.environ['POD_IP'])")
+        lab.set_and_run(0, "import socket, os; print('host=' + socket.gethostname(), 'ip=' + os.environ['POD_IP'], "
+                           "'uid=' + str(os.getuid()))")
         out = wait(lambda: "host=" in lab.outputs(0) and lab.outputs(0), "the cell's output")
         kernel_ip = api.get(f"/api/v1/namespaces/{NS}/pods/{kernel_pod}")["status"]["podIP"]
-        assert f"host={kernel_pod} ip={kernel_ip}" in out, out
+        assert f"host={kernel_pod} ip={kernel_ip} uid=1000" in out, out
+        kinfo = next(p for p in cluster.pods() if p["name"] == kernel_pod)  # in the kernel image's file system
+        assert os.readlink(f"/proc/{kinfo['pid']}/root") == str(Path(kinfo["dir"]) / "container" / "root")
 
         # input(): the stdin box, the answer over the stdin channel
         wait(lambda: len(lab.cells()) >= 2 and lab.status() == "Idle", "a second cell")
@@ -343,5 +334,7 @@ def test_controller_gateway_kernels_and_jupyterlab_on_a_cluster(world, tmp_path)
     for kl in cluster.kubelets:
         for pid in list(kl._pids):
             assert not os.path.exists(f"/proc/{pid}"), f"process {pid} left behind"
-    assert ctl.poll() is None, "the controller is still running"
+    now_ctl = [p for p in cluster.pods() if p["namespace"] == CONTROLLER_NS]
+    assert [(p["name"], p["phase"], p["restartCount"]) for p in now_ctl] == [(ctl["name"], "Running", 0)], \
+        "the controller is still running"
     print(f"\nend-to-end: {t_browser - t_start:.1f}s to the browser steps, {time.monotonic() - t_start:.1f}s total")

@@ -1,6 +1,6 @@
 """Issue 16, "Done when" 2 and item 6: a rolling update of a 2-replica gateway, measured from a client.
 
-The cluster is test_end_to_end's (controller process, FakeCluster, the seed samples) with the gateway sample at
+The cluster is test_end_to_end's (the images on a FakeCluster: controller pod, the seed samples) with the gateway sample at
 ``replicas: 2``. Through the notebook pod's jupyter_server (REST and kernel WebSocket, by the notebook Service's
 cluster IP) one pod kernel runs a thread printing ``C<i>`` every 100 ms while the client sends ``n += 1`` as an
 execute_request every 100 ms on the same WebSocket. A cullIdleTimeout edit of the JupyterGateway rolls the gateway

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .client import KubeClient, KubeClientError
+from .images import Image, start_script
 
 SIMULATE_ANNOTATION = "fake.kubelet/simulate"
 SIMULATIONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "Unschedulable", "TriggeredScaleUp",
@@ -219,6 +220,7 @@ class PodWorker(threading.Thread):
         self.hosts_path: Path | None = None
         self.hosts_text = ""
         self.uid_gid: tuple[int | None, int | None, list[int]] = (None, None, [])
+        self.image: Image | None = None  # the container's image, when the kubelet has it (images.py)
 
     # ------------------------------------------------------------------------------------------------------
     # inbox
@@ -785,6 +787,7 @@ class PodWorker(threading.Thread):
         c = self.container
         mounts: list[tuple[str, str]] = []
         binds: list[tuple[str, str, bool]] = []
+        self.image = self.kl.images.get(c.get("image") or "") if self.kl.isolate else None
         self.uid_gid = self._security_context()
         vols = {v["name"]: v for v in self.pod["spec"].get("volumes") or []}
         materialised: dict[str, Path] = {}
@@ -801,15 +804,21 @@ class PodWorker(threading.Thread):
             binds.append((str(local), vm["mountPath"], bool(vm.get("readOnly"))))
         mounts.sort(key=lambda m: len(m[0]), reverse=True)
         env: dict[str, str] = {}
-        for k in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR"):
-            if k in os.environ:
-                env[k] = os.environ[k]
-        home = self.dir / "home"
-        home.mkdir(exist_ok=True)
-        if self.kl.isolate:
-            binds = self._isolation_mounts(binds)
-            if self.uid_gid[0] not in (None, 0):
-                home = Path("/")
+        image = self.image
+        if image is not None:  # the image's environment, not the host's
+            env.update(image.env)
+            home = Path(env.get("HOME") or image.home(self.uid_gid[0] or 0))
+            binds = self._isolation_mounts(binds, in_image=True)
+        else:
+            for k in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR"):
+                if k in os.environ:
+                    env[k] = os.environ[k]
+            home = self.dir / "home"
+            home.mkdir(exist_ok=True)
+            if self.kl.isolate:
+                binds = self._isolation_mounts(binds)
+                if self.uid_gid[0] not in (None, 0):
+                    home = Path("/")
         env.update({"HOME": str(home), "HOSTNAME": self.name, "FAKE_POD_IP": self.ip or "", "POD_IP": self.ip or "",
                     "FAKE_POD_NAME": self.name, "FAKE_POD_NAMESPACE": self.ns, "FAKE_POD_DIR": str(self.dir)})
         if self.kl.isolate and self.kl.api_host:
@@ -853,10 +862,19 @@ class PodWorker(threading.Thread):
         rewrite_mounts = [] if self.kl.isolate else mounts  # isolated pods see their volumes at the mount paths
         for k in list(env):
             env[k] = self._pod_network(self._rewrite(env[k], rewrite_mounts).encode()).decode()
+        words = list(c.get("command") or []) + list(c.get("args") or [])
+        if image is not None:  # the image's entrypoint and cmd where the pod gives none; never rewritten
+            words = image.argv([self._expand(str(a), env) for a in c.get("command") or []],
+                               [self._expand(str(a), env) for a in c.get("args") or []])
         argv = [self._pod_network(self._rewrite(self._expand(str(a), env), rewrite_mounts).encode()).decode()
-                for a in list(c.get("command") or []) + list(c.get("args") or [])]
-        argv = [self._pod_network(a.encode()).decode() for a in self.kl.rewrite_command(argv, self.pod, c)]
+                for a in words]
+        if image is None:
+            argv = [self._pod_network(a.encode()).decode() for a in self.kl.rewrite_command(argv, self.pod, c)]
         wd = c.get("workingDir")
+        if image is not None:
+            self.argv, self.env, self.mounts, self.bind_mounts = argv, env, rewrite_mounts, binds
+            self.cwd = wd or image.working_dir
+            return
         if self.kl.isolate:
             self.argv, self.env, self.mounts, self.bind_mounts = argv, env, rewrite_mounts, binds
             if wd:
@@ -884,7 +902,21 @@ class PodWorker(threading.Thread):
         user = csc.get("runAsUser", psc.get("runAsUser"))
         group = csc.get("runAsGroup", psc.get("runAsGroup"))
         non_root = csc.get("runAsNonRoot", psc.get("runAsNonRoot"))
-        if non_root and not user:
+        image = self.image
+        if image is not None:
+            # the image's USER where the pod names none; the uid's primary group where only the user is named
+            try:
+                image_user, image_group = image.user()
+            except ValueError as e:
+                raise _ConfigError(str(e)) from None
+            if user is None:
+                user, group = image_user, group if group is not None else image_group
+            elif group is None:
+                group = image.primary_gid(int(user))
+            if non_root and not user:
+                raise _ConfigError(f'container has runAsNonRoot and image will run as root (pod: '
+                                   f'"{self.name}_{self.ns}({self.uid})", container: {self.container["name"]})')
+        elif non_root and not user:
             raise _ConfigError(f'container has runAsNonRoot and image will run as root (pod: '
                                f'"{self.name}_{self.ns}({self.uid})", container: {self.container["name"]})')
         groups = [int(g) for g in psc.get("supplementalGroups") or []]
@@ -897,12 +929,14 @@ class PodWorker(threading.Thread):
             MOUNT_POINTS.acquire(path, is_dir)
             self.mount_points.append(path)
 
-    def _isolation_mounts(self, binds: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
-        """The pod's own /etc/hosts and service account files, then its volumes, as bind mounts."""
+    def _isolation_mounts(self, binds: list[tuple[str, str, bool]], in_image: bool = False) -> list[tuple[str, str, bool]]:
+        """The pod's own /etc/hosts and service account files, then its volumes, as bind mounts. In an image, the
+        mount points are made inside the container's root file system (images.py), not on the host."""
         out: list[tuple[str, str, bool]] = []
         self.hosts_path = self.dir / "etc-hosts"
         self.write_hosts(self.kl.hosts_entries)
-        out.append((str(self.hosts_path), "/etc/hosts", False))
+        if not in_image:
+            out.append((str(self.hosts_path), "/etc/hosts", False))
         spec = self.pod["spec"]
         if self.kl.service_account_token is not None and spec.get("automountServiceAccountToken", True) is not False \
                 and not any(m == SERVICE_ACCOUNT_DIR for _, m, _ in binds):
@@ -912,8 +946,9 @@ class PodWorker(threading.Thread):
                                     "ca.crt": (ca, 0o644), "namespace": (self.ns.encode(), 0o644)})
             out.append((str(sa), SERVICE_ACCOUNT_DIR, True))
         out.extend(sorted(binds, key=lambda b: len(b[1])))
-        for src, dst, _ in out:
-            self._acquire_mount_point(dst, os.path.isdir(src))
+        if not in_image:
+            for src, dst, _ in out:
+                self._acquire_mount_point(dst, os.path.isdir(src))
         return out
 
     def write_hosts(self, entries: list[tuple[str, str, str]]) -> None:
@@ -937,8 +972,17 @@ class PodWorker(threading.Thread):
         self.hosts_text = text
 
     def _isolated_argv(self, argv: list[str]) -> list[str]:
-        """``unshare`` a mount and UTS namespace: hostname = pod name, bind mounts, then the UID/GID (setpriv)."""
+        """``unshare`` a mount and UTS namespace: hostname = pod name, bind mounts, then the UID/GID (setpriv).
+        A pod whose image the kubelet has runs in that image instead (images.py)."""
         import shlex
+        if self.image is not None:
+            user, group, groups = self.uid_gid
+            read_only = bool((self.container.get("securityContext") or {}).get("readOnlyRootFilesystem"))
+            lines = start_script(self.image, self.dir, self.name, self.hosts_path, self.bind_mounts, self.cwd or "/",
+                                 user, group, groups, read_only)
+            script = self.dir / "start.sh"
+            script.write_text("\n".join(lines) + "\n")
+            return ["unshare", "--mount", "--uts", "--propagation", "private", "/bin/bash", str(script)] + argv
         lines = ["set -e", f"hostname {shlex.quote(self.name[:63])}"]
         # every source is opened first: a mount at e.g. /tmp would otherwise hide sources below it
         for i, (src, dst, ro) in enumerate(self.bind_mounts):
@@ -1005,7 +1049,8 @@ class PodWorker(threading.Thread):
                 argv = self._isolated_argv(argv)
             try:
                 with open(self.log_path, "ab") as logf:
-                    self.proc = subprocess.Popen(argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+                    self.proc = subprocess.Popen(argv, cwd=str(self.dir) if self.image is not None else self.cwd,
+                                                 env=self.env, stdin=subprocess.DEVNULL,
                                                  stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
                 self.pid = self.proc.pid
                 self.kl._register_pid(self.pid)
@@ -1074,10 +1119,14 @@ class PodWorker(threading.Thread):
                     return 200 <= r.status < 400
             if "exec" in probe:
                 argv = [self._rewrite(a, self.mounts) for a in probe["exec"].get("command") or []]
-                argv = self.kl.rewrite_command(argv, self.pod, self.container)
-                if self.kl.isolate and self.pid:
+                if self.image is None:
+                    argv = self.kl.rewrite_command(argv, self.pod, self.container)
+                if self.image is not None and self.pid:
+                    argv = ["nsenter", "-t", str(self.pid), "-m", "-u", "-r", "-w", "--"] + argv
+                elif self.kl.isolate and self.pid:
                     argv = ["nsenter", "-t", str(self.pid), "-m", "-u", "--"] + argv
-                return subprocess.run(argv, env=self.env, cwd=self.cwd, timeout=timeout + 3,
+                return subprocess.run(argv, env=self.env, cwd=str(self.dir) if self.image is not None else self.cwd,
+                                      timeout=timeout + 3,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
         except Exception:
             return False
@@ -1263,6 +1312,9 @@ class FakeKubelet:
     backoff_base / backoff_max: CrashLoopBackOff and ImagePullBackOff delays (seconds, doubling).
     wildcard_to_pod_ip: "0.0.0.0" in the command, env and mounted Secret/ConfigMap files becomes the pod IP: all
         pods share the host's network namespace here, so this is what makes wildcard binds on equal ports work.
+    images: ``{image name: images.Image}`` (``images.load_images``): with ``isolate``, a container whose image is
+        there runs in it (chrooted into an overlay of its root file system, its user, env, entrypoint and working
+        dir), never rewritten; other images run as local commands.
     """
 
     def __init__(self, server=None, *, client: KubeClient | None = None, kubeconfig: str | None = None,
@@ -1277,7 +1329,8 @@ class FakeKubelet:
                  wildcard_to_pod_ip: bool = True, labels: dict[str, str] | None = None,
                  taints: list[dict] | None = None, isolate: bool = False, volume_refresh_delay: float | None = 1.0,
                  service_account_token: str | None = None, ca_file: str | None = None, api_host: str | None = None,
-                 api_port: int | None = None, hosts_refresh: float = 0.3, shared_paths: list[str] | None = None):
+                 api_port: int | None = None, hosts_refresh: float = 0.3, shared_paths: list[str] | None = None,
+                 images: dict[str, Image] | None = None):
         self.server = server
         if client is None:
             if server is not None:
@@ -1327,6 +1380,8 @@ class FakeKubelet:
         # host dirs standing in for image files (an interpreter under /root, say) that pods running as a non-root
         # user must reach: inside the pod's mount namespace a private ancestor is masked and the dir bound back
         self.shared_paths = list(shared_paths or [])
+        # images it has (images.load_images): their pods run in the image's root file system (isolate only)
+        self.images = dict(images or {})
         self.hosts_entries: list[tuple[str, str, str]] = []
         self.volumes_dir = self.workdir / "volumes"
         self._hosts_thread: threading.Thread | None = None

@@ -157,7 +157,7 @@ def test_shipped_python_kubernetes_kernelspec_runs(fake_kube, kubelet_for, gatew
     kid = gw.start_kernel("python_kubernetes", {"KERNEL_USERNAME": "bob"})
     pod = cluster.kernel_pod(kid)
     c = pod["spec"]["containers"][0]
-    assert c["image"] == "quay.io/jupyter/scipy-notebook:2025-11-17"
+    assert c["image"] == "ghcr.io/elastic-jupyter/python-kernel:0.1.0"
     assert c["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
     assert pod["metadata"]["annotations"]["elastic-jupyter.io/description"] == f"Python kernel {kid} of bob"
     with gw.ws(kid) as ws:

@@ -10,12 +10,12 @@ public struct RenderSettings: Sendable, Hashable {
     /// `ReplicasClamped`). Default ``maximumGatewayReplicas``; tests raise it to render multi-replica gateways.
     public var gatewayReplicaLimit: Int
 
-    /// Default gateway image.
+    /// Default gateway image: the one the `Dockerfile` builds.
     public static let defaultGatewayImage = "ghcr.io/elastic-jupyter/elastic-jupyter:0.1.0"
     /// Default JupyterLab image (a stock Jupyter image; its own start command is kept).
     public static let defaultNotebookImage = "quay.io/jupyter/base-notebook:python-3.12"
-    /// Default kernel image (any image with ipykernel).
-    public static let defaultKernelImage = "quay.io/jupyter/base-notebook:python-3.12"
+    /// Default kernel image: the one `images/kernel/Dockerfile` builds (any image with ipykernel will do).
+    public static let defaultKernelImage = "ghcr.io/elastic-jupyter/python-kernel:0.1.0"
     /// The most replicas the controller runs per JupyterGateway. Any replica serves any kernel (kernel state is
     /// on the pods; one Lease per replica, ownership on each kernel pod), so more replicas only bound the API
     /// traffic (each replica watches every kernel pod); everything that depends on it (the Deployment's replicas,
