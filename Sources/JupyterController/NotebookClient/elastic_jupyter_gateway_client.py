@@ -77,6 +77,13 @@ class HoldingGatewayWebSocketConnection(GatewayWebSocketConnection):
 
     def _connection_done(self, fut):
         super()._connection_done(fut)
+        if self.disconnected and not fut.cancelled() and fut.exception() is None:
+            # The notebook went away while this connect was under way: jupyter_server 2.x neither keeps nor closes
+            # the WebSocket that then opens. Left open, the gateway counts it as the newest connection of the
+            # session and sends it the replies meant for the notebook's next connection (which then never sees
+            # its kernel_info_reply, and JupyterLab runs nothing).
+            fut.result().close()
+            return
         if self.disconnected or not self._is_open() or not self._held:
             return
         sent = 0
@@ -95,4 +102,10 @@ class HoldingGatewayWebSocketConnection(GatewayWebSocketConnection):
     def disconnect(self):
         self._held.clear()
         self._held_bytes = 0
+        future = getattr(self, "ws_future", None)
+        if self.ws is None and future is not None and not future.done():
+            # jupyter_server cancels a pending connect here, which does not stop tornado's handshake: the WebSocket
+            # then opens unreachable and stays open. Let it finish instead; _connection_done closes it.
+            self.disconnected = True
+            return
         super().disconnect()
