@@ -113,6 +113,8 @@ import Testing
         entry("workspace: {claim: alice, mountPath: /w, namespace: a.b}"),
         entry("workspace: {claim: alice, mountPath: /w}"),
         entry("workspace: {claim: alice, mountPath: /w, namespace: a, path: ../bob}"),
+        entry("namespace: Team_A"),
+        entry("namespace: [a, b]"),
         entry("workspace: {claim: alice, mountPath: /w, namespace: a, path: /abs}"),
         entry("workspace: {claim: alice, mountPath: /w, namespace: a, size: 1}"),
         entry("workspace: {claim: alice, mountPath: /w, namespace: a, notebookPodLabels: [a, b]}"),

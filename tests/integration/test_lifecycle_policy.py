@@ -171,17 +171,22 @@ def test_a_starting_kernel_is_never_culled(start_gateway, kernels):
     assert k["execution_state"] != "dead"
 
 
-def test_max_age_culls_an_active_kernel(start_gateway, kernels):
-    g = start_gateway("--cull-max-age", "4", *CULL)
-    k = kernels.start(g)
-    ws = kernels.ws(g, k["id"])
-    deadline = time.monotonic() + 25
-    while time.monotonic() < deadline and not gone(g, k["id"]):
+def keep_working_until_gone(g, ws, kernel_id: str, seconds: float = 25) -> None:
+    """Executes on the kernel every 0.3 s (it is never idle) until it is gone, its socket closes, or time is up."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not gone(g, kernel_id):
         try:
             ws.execute("print('still busy with work')", timeout=5)
         except Exception:
             break
         time.sleep(0.3)
+
+
+def test_max_age_culls_an_active_kernel(start_gateway, kernels):
+    g = start_gateway("--cull-max-age", "4", *CULL)
+    k = kernels.start(g)
+    ws = kernels.ws(g, k["id"])
+    keep_working_until_gone(g, ws, k["id"])
     wait_until(lambda: gone(g, k["id"]), 10, what="kernel to be culled by age")
 
 
@@ -190,13 +195,7 @@ def test_a_kernelspecs_max_age_culls_its_active_kernels_only(start_gateway, kern
     k = kernels.start(g, "short_lived")
     other = kernels.start(g)
     ws = kernels.ws(g, k["id"])
-    deadline = time.monotonic() + 25
-    while time.monotonic() < deadline and not gone(g, k["id"]):
-        try:
-            ws.execute("print('still busy with work')", timeout=5)
-        except Exception:
-            break
-        time.sleep(0.3)
+    keep_working_until_gone(g, ws, k["id"])
     wait_until(lambda: gone(g, k["id"]), 10, what="the short-lived kernelspec's kernel to be culled by age")
     assert not gone(g, other["id"]), "a kernel of another kernelspec keeps the gateway's setting (no maximum age)"
 
