@@ -242,6 +242,7 @@ def test_controller_gateway_kernels_and_jupyterlab_on_a_cluster(world, tmp_path)
                 # the browser's DNS: the Service name resolves to the Service's cluster IP (kube-proxy double)
                 f"--host-resolver-rules=MAP {NB}.{NS} {svc_ip}"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver",
                                               port=free_port(), log_output=str(tmp_path / "chromedriver.log")),
                               options=options)
@@ -263,7 +264,12 @@ def test_controller_gateway_kernels_and_jupyterlab_on_a_cluster(world, tmp_path)
         try:
             out = wait(lambda: "host=" in lab.outputs(0) and lab.outputs(0), "the cell's output")
         except AssertionError as e:
-            raise AssertionError(f"the page shows: {lab.outputs(0)!r}, kernel status {lab.status()!r}\n{e}") from None
+            driver.save_screenshot(str(tmp_path / "page-first-cell.png"))
+            console = "\n".join(f"{m.get('level')} {m.get('message')}" for m in driver.get_log("browser")[-40:])
+            prompts = [c.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").text for c in lab.cells()]
+            raise AssertionError(f"the page shows: {lab.outputs(0)!r}, kernel status {lab.status()!r}, "
+                                 f"prompts {prompts}\n"
+                                 f"browser console:\n{console}\n{e}") from None
         kernel_ip = api.get(f"/api/v1/namespaces/{NS}/pods/{kernel_pod}")["status"]["podIP"]
         assert f"host={kernel_pod} ip={kernel_ip} uid=1000" in out, out
         kinfo = next(p for p in cluster.pods() if p["name"] == kernel_pod)  # in the kernel image's file system
