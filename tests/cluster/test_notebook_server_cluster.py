@@ -33,11 +33,10 @@ import yaml
 
 from fakekube.cluster import FakeCluster
 from fakekube.pytest_plugin import fake_kube_factory
-from fakekube.testing import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "controller"))
-from support import Controller  # noqa: E402
+from support import Controller, wait_until  # noqa: E402
 
 VENV_BIN = REPO / ".venv" / "bin"
 NS = "default"
