@@ -125,4 +125,48 @@ import Testing
         let activity = try ServerActivity.parse(Array(#"{"last_activity": "2026-12-06T06:45:01Z", "connections": -4, "kernels": 1e300}"#.utf8))
         #expect(activity.connections == 0 && activity.kernels <= 1_000_000)
     }
+
+    // MARK: Status
+
+    func status(_ spec: KubeJSON, annotations: [String: String] = [:], idle: IdleCheck = .off) throws -> KubeJSON {
+        var object = Fixtures.object("JupyterNotebook", name: "nb", spec: spec)
+        object.annotations = annotations
+        return NotebookStatusBuilder(
+            notebook: try JupyterNotebook(object), rendering: nil, gateway: .none, gatewayURL: nil,
+            workload: WorkloadState(deployment: nil), kernels: 3, error: nil, idle: idle
+        ).build(previous: nil)
+    }
+
+    func condition(_ status: KubeJSON, _ type: String) -> KubeJSON? {
+        status["conditions"]?.arrayValue?.first { $0["type"] == .string(type) }
+    }
+
+    @Test func aCulledNotebookSaysSoAndHowToStartIt() throws {
+        let culled = try status(["stopped": true], annotations: [
+            NotebookReconciler.culledAtAnnotation: "2026-12-06T06:45:01Z", NotebookReconciler.culledIdleAnnotation: "3605"])
+        #expect(culled["stopped"] == true && culled["culledAt"] == "2026-12-06T06:45:01Z" && culled["kernels"] == 3)
+        let found = try #require(condition(culled, "Culled"))
+        #expect(found["status"] == "True" && found["message"]?.stringValue?.contains("3605 s") == true)
+        #expect(found["message"]?.stringValue?.contains("spec.stopped: false") == true)
+        // started again: no longer culled, even while the annotation is still there
+        let running = try status(["stopped": false], annotations: [NotebookReconciler.culledAtAnnotation: "2026-12-06T06:45:01Z"])
+        #expect(running["stopped"] == false && running["culledAt"] == nil && condition(running, "Culled") == nil)
+    }
+
+    @Test func aHostileCullAnnotationNeverBreaksTheStatusSchema() throws {
+        let edited = try status(["stopped": true], annotations: [
+            NotebookReconciler.culledAtAnnotation: String(repeating: "x", count: 100_000), NotebookReconciler.culledIdleAnnotation: "-1e99"])
+        #expect(edited["culledAt"] == nil, "not a date-time: left out")
+        let found = try #require(condition(edited, "Culled"))
+        #expect((found["message"]?.stringValue?.count ?? 0) < 300)
+    }
+
+    @Test func aFailedIdleCheckIsAConditionAndTheActivityIsShown() throws {
+        let failed = try status(["cullIdleServerAfter": 60], idle: .failed(.tooLarge(limit: 65536)))
+        let found = try #require(condition(failed, "IdleCheckFailed"))
+        #expect(found["reason"] == "StatusTooLarge" && found["status"] == "True")
+        let time = try #require(ISO8601DateFormatter().date(from: "2026-12-06T06:45:01Z"))
+        let active = try status(["cullIdleServerAfter": 60], idle: .active(ServerActivity(lastActivity: time, connections: 1, kernels: 1)))
+        #expect(active["lastActivity"] == "2026-12-06T06:45:01Z" && condition(active, "IdleCheckFailed") == nil)
+    }
 }

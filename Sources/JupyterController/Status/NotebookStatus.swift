@@ -125,7 +125,11 @@ public struct NotebookStatusBuilder: Sendable {
         ]
         if let gatewayURL { status["gatewayURL"] = .string(gatewayURL) }
         status["stopped"] = .bool(stopped)
-        if stopped, let culledAt = notebook.object.annotations[NotebookReconciler.culledAtAnnotation] { status["culledAt"] = .string(culledAt) }
+        // The annotation is the user's to edit: only a time goes into the status (its schema says date-time).
+        if stopped, let culledAt = notebook.object.annotations[NotebookReconciler.culledAtAnnotation],
+           culledAt.count <= 64, ServerActivity.parseTime(culledAt) != nil {
+            status["culledAt"] = .string(culledAt)
+        }
         if case .active(let activity) = idle {
             status["lastActivity"] = .string(activity.lastActivity.formatted(.iso8601))
         } else if let last = previous?["lastActivity"] {
@@ -146,7 +150,7 @@ extension NotebookStatusBuilder {
             let idle = annotations[NotebookReconciler.culledIdleAnnotation].flatMap(Int.init).map { "\($0) s" } ?? "too long"
             conditions.append(Condition(
                 type: "Culled", status: true, reason: "IdleServer",
-                message: "stopped at \(culledAt) after \(idle) without activity; start it again with spec.stopped: false",
+                message: "stopped at \(culledAt.prefix(64)) after \(idle) without activity; start it again with spec.stopped: false",
                 observedGeneration: generation))
         }
         if case .failed(let error) = idle {
