@@ -216,9 +216,11 @@ def test_a_hostile_status_answer_is_a_condition_not_a_cull_or_a_stall(world, mod
                           "metadata": {"name": name},
                           "spec": {"storage": {"enabled": False}, "cullIdleServerAfter": 2, "template": {"spec": {
                               "containers": [{"name": "notebook", "command": ["python3", "-c", HOSTILE_SERVER, mode]}]}}}})
-    found = wait_until(lambda: conditions(api, name).get("IdleCheckFailed"), timeout=60, interval=0.5,
-                       message=f"IdleCheckFailed for {mode}", details=lambda: log(world))
-    assert found["reason"] == reason and found["status"] == "True", found
+    # (a first probe may meet the pod's port before its server answers: unreachable, asked again 30 s later)
+    found = wait_until(lambda: (c := conditions(api, name).get("IdleCheckFailed")) and c["reason"] == reason and c,
+                       timeout=90, interval=0.5, message=f"IdleCheckFailed {reason} for {mode}",
+                       details=lambda: f"{conditions(api, name)}\n{log(world)}")
+    assert found["status"] == "True", found
     # still running, not culled; and the controller still serves other notebooks (a spec change is reconciled)
     assert notebook(api, name)["spec"].get("stopped") is not True and replicas(api, name) == 1
     assert running_pods(world, name)

@@ -23,6 +23,9 @@ extension NotebookReconciler {
     /// How often a running notebook with `cullIdleServerAfter` is looked at: a quarter of that time, 1 s to 60 s.
     static func idleCheckInterval(cullAfter: Int) -> Duration { .seconds(min(60, max(1, cullAfter / 4))) }
 
+    /// How soon a server whose activity could not be read is asked again (unless something changes first).
+    static let failedIdleCheckInterval: Duration = .seconds(30)
+
     /// The notebook's idle limit in seconds (clamped to the schema's maximum), or `nil` when culling does not apply.
     static func cullAfter(_ notebook: JupyterNotebook) -> Int? {
         guard notebook.spec.stopped != true, let after = notebook.spec.cullIdleServerAfter, after > 0 else { return nil }

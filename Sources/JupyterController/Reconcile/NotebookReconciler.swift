@@ -99,7 +99,11 @@ public struct NotebookReconciler: Reconciler {
         // A Pending claim is looked at again after the grace (claims are not watched).
         // A notebook that may be culled is looked at again within a quarter of its idle limit.
         var next = claimPending ? min(context.resyncPeriod, context.claimPendingGrace) : context.resyncPeriod
-        if let after = Self.cullAfter(notebook) { next = min(next, Self.idleCheckInterval(cullAfter: after)) }
+        if let after = Self.cullAfter(notebook) {
+            // A server that answered badly is asked again less often: a slow one holds a worker for the probe's limit.
+            let interval = Self.idleCheckInterval(cullAfter: after)
+            if case .failed = idle { next = min(next, max(interval, Self.failedIdleCheckInterval)) } else { next = min(next, interval) }
+        }
         return .requeue(after: next)
     }
 
