@@ -148,3 +148,12 @@ def test_status_counts_the_kernel_pods_of_the_notebooks_user(fake, controller):
     wait_until(lambda: notebook(fake, "counted")["status"]["kernels"] == 1, message="1 kernel after one goes",
                details=controller.process.log_tail)
     assert notebook(fake, "counted")["status"]["stopped"] is False
+
+
+def test_a_password_with_control_characters_is_refused_with_a_condition(fake, controller):
+    fake.api.post(cr_path("jupyternotebooks", NS), cr("ctl", {"storage": {"enabled": False}, "auth": {"password": "a\nb\x00"}}))
+    status = wait_until(lambda: (notebook(fake, "ctl").get("status") or {}).get("phase") == "Failed" and notebook(fake, "ctl")["status"],
+                        message="phase Failed", details=controller.process.log_tail)
+    degraded = {c["type"]: c for c in status["conditions"]}["Degraded"]
+    assert degraded["reason"] == "InvalidSpec" and "control characters" in degraded["message"], degraded
+    assert fake.get(core_path("deployments", NS, "ctl", group="apps/v1")) is None, "nothing rendered"
