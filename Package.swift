@@ -110,6 +110,8 @@ let package = Package(
                 "ElasticJupyterContract",
                 "KubernetesAPI",
                 "KubernetesRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

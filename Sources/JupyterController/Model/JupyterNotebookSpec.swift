@@ -34,6 +34,11 @@ public struct JupyterNotebookSpec: Codable, Sendable, Hashable {
     /// Stopped: JupyterLab scaled to zero, its claim kept, its user's kernels shut down and its token refused by the
     /// gateway until it is started again (`false`).
     public var stopped: Bool?
+    /// Seconds without activity (jupyter_server's `/api/status` `last_activity`) after which the controller stops the
+    /// notebook as `stopped: true` does and records the cull; `nil` or 0: never.
+    public var cullIdleServerAfter: Int?
+    /// An optional Ingress in front of the notebook Service (the gateway's settings).
+    public var ingress: JupyterGatewaySpec.IngressSettings?
 
     /// Creates an empty spec (all defaults).
     public init() {}
@@ -46,12 +51,16 @@ public struct JupyterNotebookSpec: Codable, Sendable, Hashable {
         public var token: String?
         /// An existing Secret whose key `token` holds the token.
         public var secretName: String?
+        /// A login password (upstream field): kept only hashed, in the notebook's Secret (``PasswordHash``); a value
+        /// that already is a jupyter_server hash (`argon2:…`, `sha256:salt:digest`) is kept as it is.
+        public var password: String?
 
         /// Creates settings.
-        public init(mode: String? = nil, token: String? = nil, secretName: String? = nil) {
+        public init(mode: String? = nil, token: String? = nil, secretName: String? = nil, password: String? = nil) {
             self.mode = mode
             self.token = token
             self.secretName = secretName
+            self.password = password
         }
     }
 
@@ -91,6 +100,10 @@ extension JupyterNotebookSpec {
     public static let defaultCPURequest = "500m"
     /// Memory request of a notebook that sets none anywhere (the Java operator's default).
     public static let defaultMemoryRequest = "1Gi"
+    /// Largest `cullIdleServerAfter` (30 days); the schema refuses more, the controller clamps.
+    public static let maxCullIdleServerAfter = 2_592_000
+    /// Longest `auth.password` (bytes); the schema refuses more, the controller refuses it with a condition.
+    public static let maxPasswordLength = 1024
     /// Schema default of `storage.mountPath`.
     public static let defaultMountPath = "/home/jovyan/work"
 }

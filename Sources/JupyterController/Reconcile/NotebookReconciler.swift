@@ -1,3 +1,4 @@
+import Foundation
 import KubernetesAPI
 import KubernetesRuntime
 import Logging
@@ -32,6 +33,14 @@ public struct NotebookReconciler: Reconciler {
         if let problem = NotebookIdentity.problem(with: notebook) {
             return try await reportInvalid(withFinalizer, error: ControllerError.invalidSpec(problem))
         }
+        if let problem = Self.authProblem(notebook) {
+            return try await reportInvalid(withFinalizer, error: ControllerError.invalidSpec(problem))
+        }
+
+        try await clearCullMark(notebook)
+        let idle = try await checkIdle(notebook, now: Date(), logger: logger)
+        // The patch that stopped it brings the notebook back (watched), to be stopped like any other.
+        if idle == .culled { return .awaitChange }
 
         let (resolved, connection, gateway) = try await resolveGateway(of: notebook)
         var check = resolved
@@ -50,7 +59,7 @@ public struct NotebookReconciler: Reconciler {
                 if check.usable {
                     let rendered = NotebookRenderer(NotebookRenderInput(
                         notebook: notebook, gateway: connection, notebookToken: try await notebookToken(notebook),
-                        gatewayToken: gatewayToken, settings: context.settings)).render()
+                        gatewayToken: gatewayToken, passwordHash: try await passwordHash(notebook), settings: context.settings)).render()
                     rendering = rendered
                     try await apply(rendered, notebook: notebook, logger: logger)
                     if notebook.spec.stopped == true, gateway != nil { try await shutDownKernels(of: notebook, logger: logger) }
@@ -67,7 +76,7 @@ public struct NotebookReconciler: Reconciler {
             deployment: context.stores.deployments.get(namespace: notebook.namespace, name: NotebookNames(notebook: notebook.name).workload))
         let status = NotebookStatusBuilder(
             notebook: notebook, rendering: rendering, gateway: check, gatewayURL: connection?.url, workload: workload,
-            kernels: kernelCount(notebook), error: failure, claimProblem: claimProblem
+            kernels: kernelCount(notebook), error: failure, claimProblem: claimProblem, idle: idle
         ).build(previous: object.status)
         try await StatusWriter.write(status, to: withFinalizer, resource: JupyterResources.notebooks, client: context.client)
 
@@ -88,7 +97,14 @@ public struct NotebookReconciler: Reconciler {
             return .requeueWithBackoff
         }
         // A Pending claim is looked at again after the grace (claims are not watched).
-        return .requeue(after: claimPending ? min(context.resyncPeriod, context.claimPendingGrace) : context.resyncPeriod)
+        // A notebook that may be culled is looked at again within a quarter of its idle limit.
+        var next = claimPending ? min(context.resyncPeriod, context.claimPendingGrace) : context.resyncPeriod
+        if let after = Self.cullAfter(notebook) {
+            // A server that answered badly is asked again less often: a slow one holds a worker for the probe's limit.
+            let interval = Self.idleCheckInterval(cullAfter: after)
+            if case .failed = idle { next = min(next, max(interval, Self.failedIdleCheckInterval)) } else { next = min(next, interval) }
+        }
+        return .requeue(after: next)
     }
 
     /// JupyterLab's token: the spec's, the stored one, or a new one (`nil` when disabled or from the user's Secret).
@@ -98,6 +114,32 @@ public struct NotebookReconciler: Reconciler {
         if let token = KernelSpecRenderer.nonEmpty(auth?.token) { return token }
         return try await context.tokens.readOrGenerate(
             namespace: notebook.namespace, secret: NotebookNames(notebook: notebook.name).secret, key: NotebookRenderer.tokenKey)
+    }
+
+    /// The hash of `auth.password` to configure, keeping the stored one (its salt) while the password is the same;
+    /// `nil` without a password or with auth disabled.
+    func passwordHash(_ notebook: JupyterNotebook) async throws -> String? {
+        guard notebook.spec.auth?.mode != "disable", let password = KernelSpecRenderer.nonEmpty(notebook.spec.auth?.password) else { return nil }
+        let secret: KubeObject?
+        do {
+            secret = try await context.client.get(
+                .secrets, name: NotebookNames(notebook: notebook.name).secret, namespace: notebook.namespace, as: KubeObject.self)
+        } catch KubernetesError.notFound {
+            secret = nil
+        }
+        return PasswordHash.forPassword(password, current: NotebookRenderer.storedPasswordHash(in: secret))
+    }
+
+    /// A password the schema would have refused (too long, or with control characters), if any.
+    static func authProblem(_ notebook: JupyterNotebook) -> String? {
+        guard let password = notebook.spec.auth?.password else { return nil }
+        if password.utf8.count > JupyterNotebookSpec.maxPasswordLength {
+            return "auth.password is longer than \(JupyterNotebookSpec.maxPasswordLength) bytes"
+        }
+        if password.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            return "auth.password contains control characters"
+        }
+        return nil
     }
 
     func apply(_ rendering: NotebookRendering, notebook: JupyterNotebook, logger: Logger) async throws {

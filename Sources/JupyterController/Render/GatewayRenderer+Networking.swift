@@ -31,19 +31,6 @@ extension GatewayRenderer {
     /// The optional Ingress.
     func ingress() -> DesiredChild? {
         guard let settings = input.gateway.spec.ingress else { return nil }
-        var object = factory.make(.ingresses, name: names.workload)
-        if let annotations = settings.annotations { object.annotations = annotations }
-        let path: KubeJSON = [
-            "path": .string(KernelSpecRenderer.nonEmpty(settings.path) ?? "/"),
-            "pathType": "Prefix",
-            "backend": ["service": ["name": .string(names.workload), "port": ["name": "http"]]],
-        ]
-        var spec: KubeJSON = ["rules": [["host": .string(settings.host), "http": ["paths": [path]]]]]
-        if let className = KernelSpecRenderer.nonEmpty(settings.ingressClassName) { spec["ingressClassName"] = .string(className) }
-        if let secret = KernelSpecRenderer.nonEmpty(settings.tlsSecretName) {
-            spec["tls"] = [["hosts": [.string(settings.host)], "secretName": .string(secret)]]
-        }
-        object.spec = spec
-        return DesiredChild(.ingresses, object)
+        return IngressRendering.ingress(settings, name: names.workload, servicePort: "http", factory: factory)
     }
 }

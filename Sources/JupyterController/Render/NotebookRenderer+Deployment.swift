@@ -28,6 +28,7 @@ extension NotebookRenderer {
         var ours: [KubeJSON] = []
         if let storage { ours.append(["name": "workspace", "persistentVolumeClaim": ["claimName": .string(storage.claimName)]]) }
         if let volume = gatewayCAVolume { ours.append(volume) }
+        if let volume = passwordConfigVolume { ours.append(volume) }
         if !ours.isEmpty { podSpec["volumes"] = .array(Self.replacing(podSpec["volumes"], with: ours)) }
         if input.gateway != nil { podSpec = addingGatewayClientVolume(to: podSpec) }
         var security = podSpec["securityContext"] ?? .emptyObject
@@ -56,6 +57,7 @@ extension NotebookRenderer {
     /// A hash of the tokens and CA the pod reads at start, so that a new token (a rotation) rolls the pod.
     var configHash: String {
         var parts = [input.notebookToken ?? "", input.gatewayToken ?? "", input.gateway?.url ?? "", input.gateway?.caCertificate ?? ""]
+        parts.append(passwordHash ?? "")
         parts.append(input.notebook.spec.auth?.secretName ?? "")
         return CanonicalJSON.hash(text: parts.joined(separator: "\u{1}"))
     }
@@ -72,7 +74,8 @@ extension NotebookRenderer {
         if let policy = KernelSpecRenderer.nonEmpty(spec.imagePullPolicy) { container["imagePullPolicy"] = .string(policy) }
         if let resources = resources(container["resources"]) { container["resources"] = resources }
 
-        let ours = environment()
+        var ours = environment()
+        if let configPath = configPathEnvironment(container["env"]?.arrayValue ?? []) { ours.append(configPath) }
         let ourNames = Set(ours.compactMap { $0["name"]?.stringValue })
         let kept = (container["env"]?.arrayValue ?? []).filter { !ourNames.contains($0["name"]?.stringValue ?? "") }
         container["env"] = .array(input.gateway == nil ? kept + ours : Self.addingReconnectDefaults(to: kept + ours))
@@ -88,6 +91,7 @@ extension NotebookRenderer {
         if gatewayCAVolume != nil {
             mounts.append(["name": .string(Self.gatewayCAVolumeName), "mountPath": .string(Self.gatewayCAPath), "readOnly": true])
         }
+        if let mount = passwordConfigMount { mounts.append(mount) }
         if !mounts.isEmpty { container["volumeMounts"] = .array(Self.replacing(container["volumeMounts"], with: mounts)) }
         if container["readinessProbe"] == nil {
             container["readinessProbe"] = [

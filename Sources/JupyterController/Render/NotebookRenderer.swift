@@ -10,14 +10,17 @@ public struct NotebookRenderInput: Sendable {
     public var notebookToken: String?
     /// The notebook's own gateway token (its identity on the gateway); `nil` without a gateway.
     public var gatewayToken: String?
+    /// The hash of `auth.password` to configure (``PasswordHash``); `nil` without a password.
+    public var passwordHash: String?
     /// Images.
     public var settings: RenderSettings
 
     /// Creates an input.
     public init(
         notebook: JupyterNotebook, gateway: GatewayConnection?, notebookToken: String?, gatewayToken: String? = nil,
-        settings: RenderSettings = RenderSettings()
+        passwordHash: String? = nil, settings: RenderSettings = RenderSettings()
     ) {
+        self.passwordHash = passwordHash
         self.notebook = notebook
         self.gateway = gateway
         self.notebookToken = notebookToken
@@ -74,9 +77,11 @@ public struct NotebookRenderer: Sendable {
         [ControllerLabels.component: "notebook", ControllerLabels.notebook: names.instanceLabel]
     }
 
+    /// The notebook's Ingress URL when it has one (`https` with a TLS Secret), else its Service's in the cluster,
     /// `http://<notebook>.<namespace>:8888`.
     public static func url(for notebook: JupyterNotebook) -> String {
-        "http://\(notebook.name).\(notebook.namespace):\(JupyterNotebookSpec.port)"
+        if let ingress = notebook.spec.ingress { return IngressRendering.url(of: ingress) }
+        return "http://\(notebook.name).\(notebook.namespace):\(JupyterNotebookSpec.port)"
     }
 
     /// Whether JupyterLab's token is enabled.
@@ -109,6 +114,11 @@ public struct NotebookRenderer: Sendable {
         if input.gateway != nil { children.append(gatewayClientConfigMap()) }
         children.append(deployment(storage: storage))
         children.append(service())
+        if let ingress = ingress() {
+            children.append(ingress)
+        } else {
+            absent.append(AbsentChild(.ingresses, namespace: input.notebook.namespace, name: names.workload))
+        }
         var rendering = NotebookRendering(children: children, url: Self.url(for: input.notebook), pvcName: storage?.claimName)
         rendering.absent = absent
         return rendering
@@ -116,13 +126,15 @@ public struct NotebookRenderer: Sendable {
 
     // MARK: Secret
 
-    /// The notebook Secret: JupyterLab's token (unless given elsewhere). The gateway's own token is never
+    /// The notebook Secret: JupyterLab's token (unless given elsewhere) and the config holding its password's hash,
+    /// if it has a password. The gateway's own token is never
     /// given to a notebook: it has its own (``gatewayTokenSecret()``).
     func secret() -> DesiredChild? {
         var data: [String: KubeJSON] = [:]
         if authEnabled, input.notebook.spec.auth?.secretName == nil, let token = input.notebookToken {
             data[Self.tokenKey] = .string(Base64.encode(token))
         }
+        if let config = passwordConfig() { data[Self.passwordConfigKey] = .string(Base64.encode(config)) }
         guard !data.isEmpty else { return nil }
         var object = factory.make(.secrets, name: names.secret)
         object.fields["type"] = "Opaque"
@@ -144,5 +156,11 @@ public struct NotebookRenderer: Sendable {
             ],
         ]
         return DesiredChild(.services, object)
+    }
+
+    /// The optional Ingress to the notebook Service.
+    func ingress() -> DesiredChild? {
+        guard let settings = input.notebook.spec.ingress else { return nil }
+        return IngressRendering.ingress(settings, name: names.workload, servicePort: "http", factory: factory)
     }
 }

@@ -43,12 +43,15 @@ public struct NotebookStatusBuilder: Sendable {
     public var templateRefusal: String?
     /// Why the notebook's claim stays Pending, if it does.
     public var claimProblem: ClaimProblem?
+    /// What the idle-server check found.
+    public var idle: IdleCheck
 
     /// Creates a builder.
     public init(
         notebook: JupyterNotebook, rendering: NotebookRendering?, gateway: GatewayCheck, gatewayURL: String?,
-        workload: WorkloadState, kernels: Int, error: (any Error)?, claimProblem: ClaimProblem? = nil
+        workload: WorkloadState, kernels: Int, error: (any Error)?, claimProblem: ClaimProblem? = nil, idle: IdleCheck = .off
     ) {
+        self.idle = idle
         self.claimProblem = claimProblem
         self.notebook = notebook
         self.rendering = rendering
@@ -91,6 +94,7 @@ public struct NotebookStatusBuilder: Sendable {
                 type: claimProblem.conditionType, status: true, reason: claimProblem.reason, message: claimProblem.message,
                 observedGeneration: generation))
         }
+        conditions += idleConditions(generation: generation)
         if let refusal = templateRefusal {
             conditions.append(Condition(
                 type: "TemplateRefused", status: true, reason: "RefusedField", message: refusal, observedGeneration: generation))
@@ -120,7 +124,39 @@ public struct NotebookStatusBuilder: Sendable {
             "conditions": (try? KubeJSON(encoding: conditions)) ?? [],
         ]
         if let gatewayURL { status["gatewayURL"] = .string(gatewayURL) }
+        status["stopped"] = .bool(stopped)
+        // The annotation is the user's to edit: only a time goes into the status (its schema says date-time).
+        if stopped, let culledAt = notebook.object.annotations[NotebookReconciler.culledAtAnnotation],
+           culledAt.count <= 64, ServerActivity.parseTime(culledAt) != nil {
+            status["culledAt"] = .string(culledAt)
+        }
+        if case .active(let activity) = idle {
+            status["lastActivity"] = .string(activity.lastActivity.formatted(.iso8601))
+        } else if let last = previous?["lastActivity"] {
+            status["lastActivity"] = last
+        }
         if let pvc = rendering?.pvcName ?? previous?["pvcName"]?.stringValue { status["pvcName"] = .string(pvc) }
         return status
+    }
+}
+
+extension NotebookStatusBuilder {
+    /// `Culled` while a notebook stopped by the idle cull stays stopped (why, and how to start it again);
+    /// `IdleCheckFailed` while its server's activity cannot be read (it keeps running).
+    func idleConditions(generation: Int64) -> [Condition] {
+        var conditions: [Condition] = []
+        let annotations = notebook.object.annotations
+        if notebook.spec.stopped == true, let culledAt = annotations[NotebookReconciler.culledAtAnnotation] {
+            let idle = annotations[NotebookReconciler.culledIdleAnnotation].flatMap(Int.init).map { "\($0) s" } ?? "too long"
+            conditions.append(Condition(
+                type: "Culled", status: true, reason: "IdleServer",
+                message: "stopped at \(culledAt.prefix(64)) after \(idle) without activity; start it again with spec.stopped: false",
+                observedGeneration: generation))
+        }
+        if case .failed(let error) = idle {
+            conditions.append(Condition(
+                type: "IdleCheckFailed", status: true, reason: error.reason, message: "\(error)", observedGeneration: generation))
+        }
+        return conditions
     }
 }

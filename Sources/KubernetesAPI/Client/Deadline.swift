@@ -1,8 +1,8 @@
 /// Bounds an async operation in time with structured concurrency.
-enum Deadline {
+public enum Deadline {
     /// Runs `operation`, throwing a ``KubernetesError`` of kind `.timeout` if it takes longer than `timeout`
     /// (the operation is cancelled).
-    static func run<T: Sendable>(
+    public static func run<T: Sendable>(
         within timeout: Duration, what: @autoclosure () -> String,
         _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
