@@ -107,7 +107,7 @@ struct KernelSpecProfileTests {
                           "max": ["memory": .string(String(repeating: "9", count: 100))]],
             "kernelResources": ["cpus": "1e999999"],
             "gpu": ["count": 65, "max": 2, "resourceName": "gpu", "type": "bad value!", "typeLabel": "/x"],
-            "nodeSelector": ["bad key!": "v", "ok": String(repeating: "v", count: 64)],
+            "nodeSelector": ["bad key!": "v", "ok": .string(String(repeating: "v", count: 64))],
             "tolerations": [["key": "k", "operator": "Sometimes"], ["key": "k", "unknown": 1]],
             "affinity": ["x": .string(String(repeating: "a", count: 17 * 1024))],
         ])

@@ -51,6 +51,16 @@ def rendered(fake_kube, log_dir, tmp_path):
             assert spec["gpu"].pop("resourceName") == "nvidia.com/gpu"
             assert spec["gpu"].pop("typeLabel") == "nvidia.com/gpu.product"
         assert spec == doc["spec"], f"{doc['metadata']['name']} was changed on the way in"
+    # Audit A1.8: requests from kernelResources must not lose a JupyterKernelTemplate's limit.
+    base = f"/apis/{GROUP}/{VERSION}/namespaces/default"
+    api.post(f"{base}/jupyterkerneltemplates", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "JupyterKernelTemplate", "metadata": {"name": "limited"},
+        "spec": {"template": {"spec": {"containers": [{"name": "kernel", "resources": {"limits": {"memory": "1536Mi"}}}]}}}})
+    api.post(f"{base}/jupyterkernelspecs", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "JupyterKernelSpec", "metadata": {"name": "template-limited"},
+        "spec": {"template": {"name": "limited"}, "kernelResources": {"cpus": "500m", "memory": "1Gi"}}})
+    api.merge_patch(f"{base}/jupytergateways/profiles", {"spec": {"kernels": [
+        "profile-small", "profile-large-memory", "profile-gpu-a100", "template-limited"]}})
     support = controller_support()
     controller = support.Controller(kubeconfig, log_dir, name="controller-profiles").wait_ready()
     try:
@@ -58,7 +68,7 @@ def rendered(fake_kube, log_dir, tmp_path):
             cm = fake_kube.get_object("v1", "ConfigMap", "profiles-kernelspecs", "default")
             data = (cm or {}).get("data") or {}
             return cm if all(f"{n}.kernel.json" in data for n in
-                             ("profile-small", "profile-large-memory", "profile-gpu-a100")) else None
+                             ("profile-small", "profile-large-memory", "profile-gpu-a100", "template-limited")) else None
         cm = wait_until(configmap, 30, 0.1, what="the profiles' kernelspec ConfigMap")
         deployment = wait_until(lambda: fake_kube.get_object("apps/v1", "Deployment", "profiles", "default"), 30, 0.1,
                                 what="the profiles gateway Deployment")
@@ -102,14 +112,14 @@ def test_profile_samples_make_the_expected_kernel_pods(rendered, fake_kube, kube
                                                                           "--kernel-memory-limit", "3Gi"])
     # The launcher's logos, served by the gateway from the kernelspec directory.
     listed = gw.rest.get("api/kernelspecs", timeout=10).json()["kernelspecs"]
-    assert sorted(listed) == ["profile-gpu-a100", "profile-large-memory", "profile-small"]
+    assert sorted(listed) == ["profile-gpu-a100", "profile-large-memory", "profile-small", "template-limited"]
     logo_url = listed["profile-gpu-a100"]["resources"]["logo-svg"]
     logo = gw.rest.get(logo_url.lstrip("/"), timeout=10)
     assert logo.status_code == 200 and logo.headers["Content-Type"] == "image/svg+xml"
     assert logo.content.startswith(b"<svg") and b"#76b900" in logo.content
 
     pods = {}
-    for name in ("profile-small", "profile-large-memory", "profile-gpu-a100"):
+    for name in ("profile-small", "profile-large-memory", "profile-gpu-a100", "template-limited"):
         kid = gw.start_kernel(name, {"KERNEL_USERNAME": "alice"})
         pods[name] = cluster.kernel_pod(kid)
         assert pods[name]["status"]["phase"] == "Running", pods[name]["status"]
@@ -134,6 +144,10 @@ def test_profile_samples_make_the_expected_kernel_pods(rendered, fake_kube, kube
     assert gpu_pod["nodeSelector"] == {"nvidia.com/gpu.product": GPU_PRODUCT}
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in gpu_pod["tolerations"]
     assert gpu_pod["nodeName"] == kubelet.node_name
+
+    # A1.8: the kernelspec's requests, the template's memory limit kept, the gateway's default CPU limit.
+    assert container("template-limited")["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"},
+                                                          "limits": {"cpu": "3", "memory": "1536Mi"}}
 
     # The maxima a client may ask for: the profile's, else the gateway policy's; one GPU at most.
     assert gw.post_kernel("profile-small", {"KERNEL_MEMORY": "8Gi"}, timeout=30)[0].status_code == 403
