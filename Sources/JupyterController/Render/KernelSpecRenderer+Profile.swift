@@ -7,8 +7,8 @@ extension KernelSpecRenderer {
     /// The resource entries of `metadata.elastic_jupyter`: default requests (`resources`), default limits
     /// (`limits`), client maxima (`max_*`) and the GPU resource name. `spec.resources` and `spec.gpu` win over
     /// `spec.kernelResources` field by field; a maximum neither names is the gateway's `kernelPolicy.maxResources`
-    /// (so a client can never ask for more than the gateway allows); a GPU maximum defaults to the profile's GPU count
-    /// (`gpu.count`, else `kernelResources.gpus`), else the policy's maximum for the GPU resource, else 0.
+    /// (so a client can never ask for more than the gateway allows); a GPU maximum defaults to the kernelspec's GPU
+    /// count (`gpu.count`, else `kernelResources.gpus`), else 0: no client gets a GPU from a kernelspec without one.
     /// - Parameters:
     ///   - spec: The kernelspec's spec.
     ///   - policy: The gateway's kernel policy.
@@ -42,7 +42,7 @@ extension KernelSpecRenderer {
         if let gpu = spec.gpu, gpu.max != nil || gpu.count != nil {
             ours[KernelSpecMetadata.maxGPUs] = .string(String(gpu.most))
         } else {
-            ours[KernelSpecMetadata.maxGPUs] = text(old?.maxGpus ?? old?.gpus ?? maxima[gpuResource] ?? .int(0))
+            ours[KernelSpecMetadata.maxGPUs] = text(old?.maxGpus ?? old?.gpus ?? .int(0))
         }
         if gpuResource != JupyterKernelSpecSpec.ProfileGPU.defaultResourceName {
             ours[KernelSpecMetadata.gpuResource] = .string(gpuResource)
