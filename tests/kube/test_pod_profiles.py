@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 import podkit
+from fakekube.cluster import node_affinity_matches, untolerated_taint
 from podkit import wait_until
 
 GROUP, VERSION = "kubeflow.tkestack.io", "v1alpha1"
@@ -144,6 +145,15 @@ def test_profile_samples_make_the_expected_kernel_pods(rendered, fake_kube, kube
     assert gpu_pod["nodeSelector"] == {"nvidia.com/gpu.product": GPU_PRODUCT}
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in gpu_pod["tolerations"]
     assert gpu_pod["nodeName"] == kubelet.node_name
+    # With the simulated cluster's scheduler predicates: the GPU kernel fits only the GPU node (its label, its
+    # taint tolerated); a CPU profile's kernel is kept off the GPU node by the taint.
+    gpu_node = fake_kube.get_object("v1", "Node", kubelet.node_name)
+    cpu_node = {"metadata": {"name": "cpu-node", "labels": {"node.kubernetes.io/instance-type": "highmem"}}, "spec": {}}
+    assert node_affinity_matches(gpu_pod, gpu_node) and untolerated_taint(gpu_pod, gpu_node) is None
+    assert not node_affinity_matches(gpu_pod, cpu_node)
+    assert untolerated_taint(pods["profile-small"]["spec"], gpu_node) is not None
+    assert node_affinity_matches(pods["profile-large-memory"]["spec"], cpu_node)
+    assert not node_affinity_matches(pods["profile-large-memory"]["spec"], gpu_node)
 
     # A1.8: the kernelspec's requests, the template's memory limit kept, the gateway's default CPU limit.
     assert container("template-limited")["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"},
