@@ -108,7 +108,8 @@ struct KernelSpecProfileTests {
             "kernelResources": ["cpus": "1e999999"],
             "gpu": ["count": 65, "max": 2, "resourceName": "gpu", "type": "bad value!", "typeLabel": "/x"],
             "nodeSelector": ["bad key!": "v", "ok": .string(String(repeating: "v", count: 64))],
-            "tolerations": [["key": "k", "operator": "Sometimes"], ["key": "k", "unknown": 1]],
+            "tolerations": [["key": "k", "operator": "Sometimes"], ["key": "k", "unknown": 1], ["operator": "Equal", "value": "v"],
+                            ["key": "k", "tolerationSeconds": "soon"], ["operator": "Exists"]],
             "affinity": ["x": .string(String(repeating: "a", count: 17 * 1024))],
         ])
         let refused = KernelPodPolicy(Self.gpuPolicy).refusals(kernelSpec: spec, template: nil)
@@ -119,10 +120,11 @@ struct KernelSpecProfileTests {
             "spec.gpu.count (between 0 and 64)", "spec.gpu.count (above spec.gpu.max)",
             "spec.gpu.resourceName (an extended resource such as nvidia.com/gpu)",
             "spec.nodeSelector[bad key!] (not a label key and value)", "spec.nodeSelector[ok] (not a label key and value)",
-            "spec.tolerations[0]", "spec.tolerations[1]", "spec.affinity (an object of at most 16384 bytes)",
+            "spec.tolerations[0]", "spec.tolerations[1]", "spec.tolerations[2]", "spec.tolerations[3]", "spec.affinity (an object of at most 16384 bytes)",
         ] {
             #expect(refused.contains(expected), "missing \(expected) in \(refused)")
         }
+        #expect(!refused.contains("spec.tolerations[4]"), "an empty key with Exists tolerates every taint")
         let requestAboveLimit = try kernelSpec(["resources": ["requests": ["cpu": "2"], "limits": ["cpu": "1"], "max": ["cpu": "1500m"]]])
         #expect(KernelPodPolicy(nil).refusals(kernelSpec: requestAboveLimit, template: nil) == [
             "spec.resources.requests.cpu (above spec.resources.limits.cpu)", "spec.resources.requests.cpu (above spec.resources.max.cpu)",

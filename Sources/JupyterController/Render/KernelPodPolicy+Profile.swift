@@ -100,7 +100,8 @@ extension KernelPodPolicy {
         return refused
     }
 
-    /// Tolerations: at most ``maximumSchedulingEntries``, each with a known operator and effect.
+    /// Tolerations: at most ``maximumSchedulingEntries``, each with a known operator and effect, a label key (or
+    /// none, with `Exists`: every taint), a label value and whole seconds.
     func tolerationRefusals(_ tolerations: [KubeJSON], path: String) -> [String] {
         guard tolerations.count <= Self.maximumSchedulingEntries else {
             return ["\(path) (at most \(Self.maximumSchedulingEntries) entries)"]
@@ -113,7 +114,9 @@ extension KernelPodPolicy {
             let fine = toleration.objectValue != nil && keys.isSubset(of: known)
                 && ["", "Exists", "Equal"].contains(toleration["operator"]?.stringValue ?? "")
                 && ["", "NoSchedule", "PreferNoSchedule", "NoExecute"].contains(toleration["effect"]?.stringValue ?? "")
-                && (key.isEmpty || Self.isLabelKey(key)) && Self.isLabelValue(toleration["value"]?.stringValue ?? "")
+                && (key.isEmpty ? toleration["operator"]?.stringValue == "Exists" : Self.isLabelKey(key))
+                && Self.isLabelValue(toleration["value"]?.stringValue ?? "")
+                && (toleration["tolerationSeconds"] == nil || toleration["tolerationSeconds"]?.intValue != nil)
             if !fine { refused.append("\(path)[\(index)]") }
         }
         return refused
