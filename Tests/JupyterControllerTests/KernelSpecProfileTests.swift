@@ -129,6 +129,9 @@ struct KernelSpecProfileTests {
         #expect(KernelPodPolicy(nil).refusals(kernelSpec: requestAboveLimit, template: nil) == [
             "spec.resources.requests.cpu (above spec.resources.limits.cpu)", "spec.resources.requests.cpu (above spec.resources.max.cpu)",
         ])
+        let gpuOnlyPolicy = KernelPolicy(maxResources: ["nvidia.com/gpu": .int(1)])
+        #expect(KernelPodPolicy(gpuOnlyPolicy).refusals(kernelSpec: try kernelSpec(["resources": ["limits": ["memory": "1Gi"]]]), template: nil)
+            == ["spec.resources.limits.memory (the gateway's kernelPolicy.maxResources has no maximum for memory)"])
         let labels = try kernelSpec(["gpu": ["count": 1, "type": "bad value!", "typeLabel": "a/b/c"]])
         #expect(KernelPodPolicy(Self.gpuPolicy).refusals(kernelSpec: labels, template: nil) == [
             "spec.gpu.type (not a label value)", "spec.gpu.typeLabel (not a label key)",

@@ -31,7 +31,8 @@ extension KernelPodPolicy {
         return refused
     }
 
-    /// Quantities that parse, are not negative, stay within the policy's maxima, and requests within limits.
+    /// Quantities that parse, are not negative, stay within the policy's maxima (a resource without one may not be
+    /// set), and requests within limits and maxima.
     func resourceRefusals(_ spec: JupyterKernelSpecSpec) -> [String] {
         let maxima = policy.maxResources ?? KernelPolicy.defaultMaxResources
         var refused: [String] = []
@@ -59,8 +60,13 @@ extension KernelPodPolicy {
                     continue
                 }
                 amounts["\(part).\(resource)"] = amount
-                if let most = maxima[resource].flatMap({ Quantity.amount($0.description) }), amount > most {
-                    refused.append("\(path) (above the gateway's kernelPolicy.maxResources.\(resource) of \(maxima[resource]!))")
+                // As for a template: a resource the policy names no maximum for may not be set at all.
+                guard let maximum = maxima[resource], let most = Quantity.amount(maximum.description) else {
+                    refused.append("\(path) (the gateway's kernelPolicy.maxResources has no maximum for \(resource))")
+                    continue
+                }
+                if amount > most {
+                    refused.append("\(path) (above the gateway's kernelPolicy.maxResources.\(resource) of \(maximum))")
                 }
             }
         }
