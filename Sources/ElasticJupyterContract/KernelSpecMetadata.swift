@@ -23,6 +23,8 @@ public enum KernelSpecMetadata {
     public static let maxMemory = "max_memory"
     /// Largest GPU count a request may name.
     public static let maxGPUs = "max_gpus"
+    /// The extended resource of ``gpus`` (default `nvidia.com/gpu`, e.g. `amd.com/gpu`).
+    public static let gpuResource = "gpu_resource"
     /// Seconds of idleness after which kernels of this kernelspec are culled (overrides the gateway's).
     public static let cullIdleTimeout = "cull_idle_timeout"
     /// Whether kernels with connected clients are culled (overrides the gateway's).

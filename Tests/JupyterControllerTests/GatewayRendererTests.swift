@@ -94,7 +94,7 @@ import Testing
     }
 
     @Test func kernelSpecsWithTemplatesGoToTheConfigMap() throws {
-        let gateway = try Fixtures.gateway("gw", spec: ["kernels": ["python-gpu", "missing"], "kernelPolicy": ["allowedSecrets": ["s"]]])
+        let gateway = try Fixtures.gateway("gw", spec: ["kernels": ["python-gpu", "missing"], "kernelPolicy": ["allowedSecrets": ["s"], "maxResources": ["nvidia.com/gpu": 2]]])
         let kernelSpec = try Fixtures.kernelSpec("python-gpu", spec: [
             "displayName": "GPU", "image": "k:gpu", "template": ["name": "tpl"], "className": "x.KubeflowProcessProxy",
             "env": [["name": "A", "value": "1"], ["name": "B", "valueFrom": ["secretKeyRef": ["name": "s", "key": "k"]]]],

@@ -28,6 +28,18 @@ public struct JupyterKernelSpecSpec: Codable, Sendable, Hashable {
     public var unauthorizedUsers: [String]?
     /// Culling of this kernelspec's kernels, overriding the gateway's (e.g. a GPU profile culled sooner).
     public var cull: Cull?
+    /// The launcher's icon: a `data:` URI of a PNG or SVG image (served as `logo-64x64.png` / `logo-svg.svg`).
+    public var logo: String?
+    /// Requests, limits and client maxima of the kernel container (wins over ``kernelResources`` field by field).
+    public var resources: ProfileResources?
+    /// GPUs of the kernel: count, resource name, type (a node label) and tolerations.
+    public var gpu: ProfileGPU?
+    /// Node labels the kernel pod must match (merged over the template's).
+    public var nodeSelector: [String: String]?
+    /// Tolerations of the kernel pod (added to the template's).
+    public var tolerations: [KubeJSON]?
+    /// Affinity of the kernel pod (replaces the template's).
+    public var affinity: KubeJSON?
 
     /// Creates an empty spec.
     public init() {}

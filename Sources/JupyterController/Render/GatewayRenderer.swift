@@ -165,14 +165,16 @@ public struct GatewayRenderer: Sendable {
                 refused.append("\(name): " + refusals.joined(separator: ", "))
                 continue
             }
-            files.append(KernelSpecRenderer.render(kernelSpec, template: template, defaultImage: kernelImage))
+            files.append(KernelSpecRenderer.render(kernelSpec, template: template, defaultImage: kernelImage, policy: policy.policy))
         }
         return (files, missing, missingTemplates, refused)
     }
 
     func kernelSpecConfigMap(_ files: [KernelSpecFiles]) -> DesiredChild {
         var object = factory.make(.configMaps, name: names.kernelSpecConfigMap)
-        object.fields["data"] = KubeJSON(KernelSpecRenderer.configMapLayout(files).data)
+        let layout = KernelSpecRenderer.configMapLayout(files)
+        object.fields["data"] = KubeJSON(layout.data)
+        if !layout.binaryData.isEmpty { object.fields["binaryData"] = KubeJSON(layout.binaryData) }
         return DesiredChild(.configMaps, object)
     }
 

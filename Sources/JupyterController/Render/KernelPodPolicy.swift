@@ -57,6 +57,7 @@ public struct KernelPodPolicy: Sendable {
                 refused.append("spec.cull.\(entry.field) (between \(entry.range.lowerBound) and \(entry.range.upperBound))")
             }
         }
+        refused += profileRefusals(spec)
         if let template {
             refused += pod(template[path: "spec", "template"] ?? .emptyObject, path: "template spec.template")
         }

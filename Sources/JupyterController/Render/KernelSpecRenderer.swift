@@ -10,6 +10,8 @@ public struct KernelSpecFiles: Sendable, Hashable {
     public var kernelJSON: KubeJSON
     /// The kernel pod template (a Pod, written as JSON, which is YAML), if any.
     public var podTemplate: KubeJSON?
+    /// The launcher logo (a resource file of the kernelspec directory), if any.
+    public var logo: KernelSpecLogo?
 
     /// File name of the pod template inside the kernelspec directory.
     public static let podTemplateFile = KernelSpecMetadata.defaultPodTemplate
@@ -63,7 +65,10 @@ public enum KernelSpecRenderer {
     ///   - kernelSpec: The JupyterKernelSpec.
     ///   - template: Its JupyterKernelTemplate, when it names one that exists.
     ///   - defaultImage: Image when the kernelspec names none.
-    public static func render(_ kernelSpec: JupyterKernelSpec, template: KubeObject?, defaultImage: String) -> KernelSpecFiles {
+    ///   - policy: The gateway's kernel policy, whose maxima bound what a client may ask for when the kernelspec
+    ///     names no maximum.
+    public static func render(_ kernelSpec: JupyterKernelSpec, template: KubeObject?, defaultImage: String,
+                              policy: KernelPolicy = KernelPolicy()) -> KernelSpecFiles {
         let spec = kernelSpec.spec
         let image = nonEmpty(spec.image) ?? defaultImage
         var literalEnv: [String: KubeJSON] = [:]
@@ -83,17 +88,8 @@ public enum KernelSpecRenderer {
 
         var ours: [String: KubeJSON] = [KernelSpecMetadata.image: .string(image)]
         if !className.hasSuffix("LocalProcessProxy") { ours[KernelSpecMetadata.provisioner] = .string(KernelSpecMetadata.kubernetesProvisioner) }
-        if let bounds = spec.kernelResources {
-            var defaults: [String: KubeJSON] = [:]
-            if let value = bounds.cpus { defaults[KernelSpecMetadata.cpus] = .string(value.description) }
-            if let value = bounds.memory { defaults[KernelSpecMetadata.memory] = .string(value.description) }
-            if let value = bounds.gpus { defaults[KernelSpecMetadata.gpus] = .string(value.description) }
-            if !defaults.isEmpty { ours[KernelSpecMetadata.resources] = .object(defaults) }
-            if let value = bounds.maxCpus { ours[KernelSpecMetadata.maxCPUs] = .string(value.description) }
-            if let value = bounds.maxMemory { ours[KernelSpecMetadata.maxMemory] = .string(value.description) }
-            if let value = bounds.maxGpus { ours[KernelSpecMetadata.maxGPUs] = .string(value.description) }
-        }
-        let pod = podTemplate(from: template, extraEnv: podEnv, pullPolicy: nonEmpty(spec.imagePullPolicy))
+        ours.merge(resourceMetadata(spec, policy: policy)) { _, new in new }
+        let pod = podTemplate(from: template, extraEnv: podEnv, pullPolicy: nonEmpty(spec.imagePullPolicy), profile: spec)
         if pod != nil { ours[KernelSpecMetadata.podTemplate] = .string(KernelSpecFiles.podTemplateFile) }
         if let cull = spec.cull {
             if let value = cull.idleTimeout { ours[KernelSpecMetadata.cullIdleTimeout] = .int(Int64(value)) }
@@ -114,7 +110,9 @@ public enum KernelSpecRenderer {
         if !literalEnv.isEmpty { kernel["env"] = .object(literalEnv) }
         // A kernel pod cannot be signalled by the gateway: interrupt by message unless told otherwise.
         kernel["interrupt_mode"] = .string(nonEmpty(spec.interruptMode) ?? (ours[KernelSpecMetadata.provisioner] == nil ? "signal" : "message"))
-        return KernelSpecFiles(name: kernelSpec.name, kernelJSON: kernel, podTemplate: pod)
+        var files = KernelSpecFiles(name: kernelSpec.name, kernelJSON: kernel, podTemplate: pod)
+        files.logo = spec.logo.flatMap { try? KernelSpecLogo($0) }
+        return files
     }
 
     /// EG's process proxy classes (and the Kubeflow fork's) all mean "a kernel pod" to our gateway; only a
@@ -125,10 +123,12 @@ public enum KernelSpecRenderer {
         return kubernetesProcessProxy
     }
 
-    /// A Pod from a JupyterKernelTemplate's `spec.template`, plus kernelspec extras on the first container.
-    static func podTemplate(from template: KubeObject?, extraEnv: [KubeJSON], pullPolicy: String?) -> KubeJSON? {
+    /// A Pod from a JupyterKernelTemplate's `spec.template`, plus kernelspec extras on the first container and
+    /// the profile's scheduling fields (``schedule(_:spec:)``).
+    static func podTemplate(from template: KubeObject?, extraEnv: [KubeJSON], pullPolicy: String?,
+                            profile: JupyterKernelSpecSpec = JupyterKernelSpecSpec()) -> KubeJSON? {
         let source = template?[path: "spec", "template"]
-        guard source != nil || !extraEnv.isEmpty || pullPolicy != nil else { return nil }
+        guard source != nil || !extraEnv.isEmpty || pullPolicy != nil || hasScheduling(profile) else { return nil }
         var pod: KubeJSON = ["apiVersion": "v1", "kind": "Pod"]
         var metadata: KubeJSON = .emptyObject
         if let labels = source?[path: "metadata", "labels"], labels.objectValue?.isEmpty == false { metadata["labels"] = labels }
@@ -146,15 +146,17 @@ public enum KernelSpecRenderer {
         if let pullPolicy { first["imagePullPolicy"] = .string(pullPolicy) }
         containers[0] = first
         spec["containers"] = .array(containers)
-        pod["spec"] = spec
+        pod["spec"] = schedule(spec, spec: profile)
         return pod
     }
 
-    /// ConfigMap `data` and the volume `items` that lay it out as `<name>/kernel.json` (+ `<name>/pod.yaml`).
+    /// ConfigMap `data`, `binaryData` and the volume `items` that lay it out as `<name>/kernel.json`
+    /// (+ `<name>/pod.yaml`, + the logo `<name>/logo-64x64.png` or `<name>/logo-svg.svg`).
     /// - Parameter files: The kernelspecs.
-    /// - Returns: Data (sorted keys) and volume items (sorted by path).
-    public static func configMapLayout(_ files: [KernelSpecFiles]) -> (data: [String: String], items: [KubeJSON]) {
+    /// - Returns: Data and binary data (base64; sorted keys) and volume items (sorted by kernelspec, then file).
+    public static func configMapLayout(_ files: [KernelSpecFiles]) -> (data: [String: String], binaryData: [String: String], items: [KubeJSON]) {
         var data: [String: String] = [:]
+        var binaryData: [String: String] = [:]
         var items: [KubeJSON] = []
         for file in files.sorted(by: { $0.name < $1.name }) {
             data["\(file.name).kernel.json"] = CanonicalJSON.text(file.kernelJSON, pretty: true)
@@ -166,8 +168,12 @@ public enum KernelSpecRenderer {
                     "path": .string("\(file.name)/\(KernelSpecFiles.podTemplateFile)"),
                 ])
             }
+            if let logo = file.logo {
+                binaryData["\(file.name).\(logo.fileName)"] = logo.bytes.base64EncodedString()
+                items.append(["key": .string("\(file.name).\(logo.fileName)"), "path": .string("\(file.name)/\(logo.fileName)")])
+            }
         }
-        return (data, items)
+        return (data, binaryData, items)
     }
 
     static func nonEmpty(_ text: String?) -> String? {

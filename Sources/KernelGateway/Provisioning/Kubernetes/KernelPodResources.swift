@@ -9,7 +9,8 @@ import KubernetesAPI
 /// (`cpus`, `memory`, `gpus`), else the template. Limits come from `KERNEL_*_LIMIT`, else the template, else
 /// the kernelspec's `limits` (`cpus`, `memory`), else the gateway's default; a default limit is raised to the
 /// request, while a limit the client or template chose below the request refuses the start. Every requested
-/// amount is checked against the kernelspec's `max_cpus` / `max_memory` / `max_gpus`.
+/// amount is checked against the kernelspec's `max_cpus` / `max_memory` / `max_gpus`. GPUs are the extended
+/// resource the kernelspec's `gpu_resource` names (default `nvidia.com/gpu`).
 struct KernelPodResources: Sendable {
     /// The gateway's default limits (`--kernel-cpu-limit`, `--kernel-memory-limit`).
     let defaultCPULimit: String?
@@ -21,10 +22,24 @@ struct KernelPodResources: Sendable {
         let resource: String
     }
 
-    static let kinds = [
-        Kind(variable: "KERNEL_CPUS", key: KernelSpecMetadata.cpus, resource: "cpu"), Kind(variable: "KERNEL_MEMORY", key: KernelSpecMetadata.memory, resource: "memory"),
-        Kind(variable: "KERNEL_GPUS", key: KernelSpecMetadata.gpus, resource: "nvidia.com/gpu"),
-    ]
+    /// The three amounts, the GPUs as the kernelspec's extended resource.
+    static func kinds(gpuResource: String) -> [Kind] {
+        [
+            Kind(variable: "KERNEL_CPUS", key: KernelSpecMetadata.cpus, resource: "cpu"),
+            Kind(variable: "KERNEL_MEMORY", key: KernelSpecMetadata.memory, resource: "memory"),
+            Kind(variable: "KERNEL_GPUS", key: KernelSpecMetadata.gpus, resource: gpuResource),
+        ]
+    }
+
+    /// The kernelspec's `gpu_resource` when it names an extended resource (`vendor/name`, at most 316 bytes of
+    /// label characters), else `nvidia.com/gpu`.
+    static func gpuResource(_ ours: [String: JSONValue]) -> String {
+        guard let name = ours[KernelSpecMetadata.gpuResource]?.stringValue, name.utf8.count <= 316,
+              name.split(separator: "/", omittingEmptySubsequences: false).count == 2, !name.hasPrefix("/"), !name.hasSuffix("/"),
+              name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F || $0 == 0x2F })
+        else { return "nvidia.com/gpu" }
+        return name
+    }
 
     /// The merged `resources` object (empty when nothing at all is set).
     func render(env: [String: String], ours: [String: JSONValue], template: [String: KubeJSON]) throws(GatewayError) -> [String: KubeJSON] {
@@ -32,7 +47,7 @@ struct KernelPodResources: Sendable {
         var limits = template["limits"]?.objectValue ?? [:]
         let defaults = ours[KernelSpecMetadata.resources]?.objectValue ?? [:]
         let specLimits = ours[KernelSpecMetadata.limits]?.objectValue ?? [:]
-        for kind in Self.kinds {
+        for kind in Self.kinds(gpuResource: Self.gpuResource(ours)) {
             let maximum = Self.text(ours[KernelSpecMetadata.maximum(of: kind.key)])
             if let value = env[kind.variable] ?? Self.text(defaults[kind.key]), !value.isEmpty {
                 try Self.check(value, name: kind.variable, maximum: maximum)
@@ -43,7 +58,7 @@ struct KernelPodResources: Sendable {
                 limits[kind.resource] = .string(value)
             }
             let request = requests[kind.resource]?.stringValue
-            if kind.resource == "nvidia.com/gpu" {
+            if kind.key == KernelSpecMetadata.gpus {
                 // An extended resource: the request must equal the limit.
                 if let request { limits[kind.resource] = .string(request) }
                 continue
