@@ -120,6 +120,11 @@ step "product image $PRODUCT_IMAGE from $BINARY"
 ctx="$WORK/binary-context"
 rm -rf "$ctx"
 install -D -m 0755 "$BINARY" "$ctx/usr/local/bin/elastic-jupyter"
+# the static no-op program of the image pre-pulling pods (images/noop/noop.c), for this machine's architecture
+# (that of the binary) with the Swift toolchain's clang, as the Dockerfile's builder stage does
+mkdir -p "$ctx/usr/local/libexec/elastic-jupyter"
+"${CLANG:-clang}" -static -nostdlib -ffreestanding -fno-stack-protector -O2 \
+  -o "$ctx/usr/local/libexec/elastic-jupyter/noop" images/noop/noop.c
 # a binary linked against the shared Swift runtime (a debug build): the toolchain's libraries it loads, i.e. those
 # outside the system's library directories, go into the image with an ld.so.conf.d entry (the Dockerfile runs
 # ldconfig); a release build (--static-swift-stdlib) has none

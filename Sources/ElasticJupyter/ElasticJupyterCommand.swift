@@ -6,5 +6,5 @@ struct ElasticJupyterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "elastic-jupyter",
         abstract: "Elastic Jupyter: an Enterprise Gateway compatible kernel gateway.",
-        subcommands: [GatewayCommand.self, ControllerCommand.self])
+        subcommands: [GatewayCommand.self, ControllerCommand.self, PauseCommand.self])
 }

@@ -354,6 +354,9 @@ def test_every_request_is_allowed_by_the_cluster_role(fake, controller):
                 core_path("roles", "rbac", "gw", group="rbac.authorization.k8s.io/v1"),
                 core_path("rolebindings", "rbac", "gw", group="rbac.authorization.k8s.io/v1"),
                 core_path("deployments", "rbac", "gw", group="apps/v1")]
+    prepull = wait_until(lambda: fake.api.get("/apis/apps/v1/namespaces/rbac/daemonsets")["items"], message="the pre-pull DaemonSet",
+                         details=controller.process.log_tail)
+    children.append(core_path("daemonsets", "rbac", prepull[0]["metadata"]["name"], group="apps/v1"))
     for path in children:
         fake.api.merge_patch(path, {"metadata": {"labels": {"app.kubernetes.io/managed-by": "tampered"}}})
     for path in children:
@@ -379,6 +382,10 @@ def test_every_request_is_allowed_by_the_cluster_role(fake, controller):
     fake.api.merge_patch(cr_path("jupytergateways", "rbac", "gw"), {"spec": {"ingress": None}})
     wait_until(lambda: fake.get("/apis/networking.k8s.io/v1/namespaces/rbac/ingresses/gw") is None,
                message="the Ingress removed", details=controller.process.log_tail)
+    # Image pre-pulling turned off: its DaemonSet deleted.
+    fake.api.merge_patch(cr_path("jupytergateways", "rbac", "gw"), {"spec": {"prePull": {"enabled": False}}})
+    wait_until(lambda: not fake.api.get("/apis/apps/v1/namespaces/rbac/daemonsets")["items"], message="the DaemonSet removed",
+               details=controller.process.log_tail)
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "k1", "labels": {
         "app.kubernetes.io/component": "kernel", "elastic-jupyter.io/gateway": "gw", "kernel_id": "k1"}},
         "spec": {"containers": [{"name": "kernel", "image": "python:3.12"}]}}

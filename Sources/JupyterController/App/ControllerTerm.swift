@@ -26,12 +26,14 @@ struct ControllerTerm: Sendable {
         let services = factory.informer(for: .services, namespace: namespace, labelSelector: managed, as: KubeObject.self)
         let secrets = factory.informer(for: .secrets, namespace: namespace, labelSelector: managed, as: KubeObject.self)
         let configMaps = factory.informer(for: .configMaps, namespace: namespace, labelSelector: managed, as: KubeObject.self)
+        let daemonSets = factory.informer(
+            for: GatewayRenderer.daemonSets, namespace: namespace, labelSelector: managed, as: KubeObject.self)
         let pods = factory.informer(
             for: .pods, namespace: namespace, labelSelector: ControllerLabels.kernelPodSelector, as: KubeObject.self)
         let stores = ControllerStores(
             gateways: gateways.store, notebooks: notebooks.store, kernelSpecs: kernelSpecs.store, kernelTemplates: templates.store,
             deployments: deployments.store, services: services.store, secrets: secrets.store, configMaps: configMaps.store,
-            kernelPods: pods.store)
+            kernelPods: pods.store, daemonSets: daemonSets.store)
 
         let undecodable = UndecodableReporter(recorder: recorder, logger: logger)
         for informer in [gateways, notebooks, kernelSpecs, templates] { undecodable.watch(informer) }
@@ -40,13 +42,15 @@ struct ControllerTerm: Sendable {
         let notebookQueue = WorkQueue<ObjectKey>(rateLimiter: configuration.rateLimiter)
         Self.route(
             gateways: gateways, notebooks: notebooks, kernelSpecs: kernelSpecs, templates: templates,
-            children: [deployments, services, secrets, configMaps], pods: pods,
+            children: [deployments, services, secrets, configMaps, daemonSets], pods: pods,
             gatewayQueue: gatewayQueue, notebookQueue: notebookQueue)
 
         let context = ReconcileContext(
             client: client, stores: stores, settings: configuration.render, recorder: recorder, metrics: metrics,
             resyncPeriod: configuration.resyncPeriod, claimPendingGrace: configuration.claimPendingGrace)
-        let informers: [any AnyInformer] = [gateways, notebooks, kernelSpecs, templates, deployments, services, secrets, configMaps, pods]
+        let informers: [any AnyInformer] = [
+            gateways, notebooks, kernelSpecs, templates, deployments, services, secrets, configMaps, daemonSets, pods,
+        ]
         let gatewayLoop = ControllerLoop(
             name: "jupytergateway",
             reconciler: MeteredReconciler(GatewayReconciler(context: context), name: "jupytergateway", metrics: metrics),

@@ -51,9 +51,24 @@ public struct JupyterGatewaySpec: Codable, Sendable, Hashable {
     public var allowedNamespaces: AllowedNamespaces?
     /// What JupyterKernelSpecs and JupyterKernelTemplates may put on kernel pods beyond the safe default.
     public var kernelPolicy: KernelPolicy?
+    /// Pulling the offered kernelspecs' images on the nodes their kernels can run on, ahead of the first kernel.
+    public var prePull: PrePullSettings?
 
     /// Creates an empty spec (all defaults).
     public init() {}
+
+    /// Whether the offered kernelspecs' images are pre-pulled (`spec.prePull.enabled`, default on).
+    public var prePullEnabled: Bool { prePull?.enabled ?? true }
+
+    /// Image pre-pulling: one DaemonSet per scheduling profile of the offered kernelspecs.
+    public struct PrePullSettings: Codable, Sendable, Hashable {
+        /// Pre-pull the images (default `true`); `false` deletes the pre-pull DaemonSets.
+        public var enabled: Bool?
+
+        /// Creates settings.
+        /// - Parameter enabled: Whether to pre-pull.
+        public init(enabled: Bool? = nil) { self.enabled = enabled }
+    }
 
     /// TLS of the gateway.
     public struct TLSSettings: Codable, Sendable, Hashable {

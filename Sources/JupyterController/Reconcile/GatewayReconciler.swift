@@ -46,13 +46,18 @@ public struct GatewayReconciler: Reconciler {
 
         let names = GatewayNames(gateway: gateway.name)
         let workload = WorkloadState(deployment: context.stores.deployments.get(namespace: gateway.namespace, name: names.workload))
-        let kernels = KernelPods.count(
-            in: context.stores.kernelPods.list(namespace: gateway.namespace), namespace: gateway.namespace,
-            labels: [ControllerLabels.component: ControllerLabels.kernelComponent, ControllerLabels.gateway: names.instanceLabel])
-        let status = GatewayStatusBuilder(
-            gateway: gateway, rendering: rendering, workload: workload, kernels: kernels, error: failure,
-            replicaLimit: context.settings.gatewayReplicaLimit
-        ).build(previous: object.status)
+        let kernelPods = context.stores.kernelPods.list(namespace: gateway.namespace)
+        let kernelLabels = [ControllerLabels.component: ControllerLabels.kernelComponent, ControllerLabels.gateway: names.instanceLabel]
+        var builder = GatewayStatusBuilder(
+            gateway: gateway, rendering: rendering, workload: workload,
+            kernels: KernelPods.count(in: kernelPods, namespace: gateway.namespace, labels: kernelLabels), error: failure,
+            replicaLimit: context.settings.gatewayReplicaLimit)
+        builder.gatewayImage = context.settings.gatewayImage
+        builder.kernelStates = KernelPodStates(pods: kernelPods, namespace: gateway.namespace, labels: kernelLabels)
+        if let rendering, gateway.spec.prePullEnabled {
+            builder.prePull = PrePullProgress(sets: rendering.prePull, daemonSets: prePullDaemonSets(of: gateway))
+        }
+        let status = builder.build(previous: object.status)
         try await StatusWriter.write(status, to: withFinalizer, resource: JupyterResources.gateways, client: context.client)
 
         if let rendering, !rendering.missingKernelSpecs.isEmpty {
@@ -98,7 +103,7 @@ public struct GatewayReconciler: Reconciler {
                     message: "\(outcome == .created ? "Created" : "Updated") \(child.resource.kind) \(child.object.name)")
             }
         }
-        for absent in rendering.absent {
+        for absent in rendering.absent + stalePrePullDaemonSets(rendering, gateway: gateway) {
             if try await applier.remove(absent, ownerUID: uid) {
                 await context.recorder.record(gateway.object, .normal, reason: "Deleted", message: "Deleted \(absent.resource.kind) \(absent.name)")
             }

@@ -21,12 +21,15 @@ public struct ControllerStores: Sendable {
     public var configMaps: Store<KubeObject>
     /// Kernel pods.
     public var kernelPods: Store<KubeObject>
+    /// Managed DaemonSets (a gateway's image pre-pulling).
+    public var daemonSets: Store<KubeObject>
 
     /// Creates stores (from informers, or empty ones in tests).
     public init(
         gateways: Store<KubeObject> = Store(), notebooks: Store<KubeObject> = Store(), kernelSpecs: Store<KubeObject> = Store(),
         kernelTemplates: Store<KubeObject> = Store(), deployments: Store<KubeObject> = Store(), services: Store<KubeObject> = Store(),
-        secrets: Store<KubeObject> = Store(), configMaps: Store<KubeObject> = Store(), kernelPods: Store<KubeObject> = Store()
+        secrets: Store<KubeObject> = Store(), configMaps: Store<KubeObject> = Store(), kernelPods: Store<KubeObject> = Store(),
+        daemonSets: Store<KubeObject> = Store()
     ) {
         self.gateways = gateways
         self.notebooks = notebooks
@@ -37,6 +40,7 @@ public struct ControllerStores: Sendable {
         self.secrets = secrets
         self.configMaps = configMaps
         self.kernelPods = kernelPods
+        self.daemonSets = daemonSets
     }
 
     /// The store caching a child resource type, if the controller watches it.
@@ -46,6 +50,7 @@ public struct ControllerStores: Sendable {
         case .services: return services
         case .secrets: return secrets
         case .configMaps: return configMaps
+        case GatewayRenderer.daemonSets: return daemonSets
         default: return nil
         }
     }

@@ -11,7 +11,7 @@ extension GatewayRenderer {
 
         var container: KubeJSON = [
             "name": "gateway",
-            "image": .string(KernelSpecRenderer.nonEmpty(spec.image) ?? input.settings.gatewayImage),
+            "image": .string(spec.effectiveImage(gatewayImage: input.settings.gatewayImage)),
             "args": ["gateway"],
             "ports": [
                 ["name": "http", "containerPort": .int(Int64(JupyterGatewaySpec.port)), "protocol": "TCP"],

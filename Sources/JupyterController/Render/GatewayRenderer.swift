@@ -50,6 +50,8 @@ public struct GatewayRendering: Sendable {
     public var authSecretKey: String
     /// The replicas rendered (`spec.replicas` clamped to ``RenderSettings/gatewayReplicaLimit``).
     public var replicas: Int = 1
+    /// The pre-pull DaemonSets rendered (empty when `spec.prePull.enabled` is false).
+    public var prePull: [PrePullSet] = []
 }
 
 /// Pure rendering of a JupyterGateway's children: ServiceAccounts, Role, RoleBinding, NetworkPolicy,
@@ -114,6 +116,8 @@ public struct GatewayRenderer: Sendable {
         if let secret = authSecret() { children.append(secret) }
         children.append(deployment(kernelSpecs: kernels.files))
         children.append(service())
+        let prePull = input.gateway.spec.prePullEnabled ? Self.prePullSets(names: names, kernelSpecs: kernels.files) : []
+        children += prePull.map(prePullDaemonSet)
         var absent: [AbsentChild] = []
         let budget = disruptionBudget()
         if let desired = budget.desired { children.append(desired) }
@@ -131,6 +135,7 @@ public struct GatewayRenderer: Sendable {
             url: Self.url(for: input.gateway), authSecretName: auth.name, authSecretKey: auth.key)
         rendering.replicas = replicas
         rendering.refusedKernelSpecs = kernels.refused
+        rendering.prePull = prePull
         return rendering
     }
 

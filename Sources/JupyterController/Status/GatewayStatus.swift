@@ -14,6 +14,13 @@ public struct GatewayStatusBuilder: Sendable {
     public var error: (any Error)?
     /// The most gateway replicas the controller runs (``RenderSettings/gatewayReplicaLimit``).
     public var replicaLimit: Int
+    /// The gateway image the controller runs (`--gateway-image`), named when `spec.image` is an Enterprise
+    /// Gateway image.
+    public var gatewayImage: String = RenderSettings.defaultGatewayImage
+    /// Image pre-pulling progress (`nil`: not pre-pulling, or not rendered).
+    public var prePull: PrePullProgress?
+    /// Kernel pods by state.
+    public var kernelStates = KernelPodStates()
 
     /// Creates a builder.
     /// - Parameters:
@@ -84,6 +91,14 @@ public struct GatewayStatusBuilder: Sendable {
                 message: "spec.replicas \(replicas) clamped to \(replicaLimit): this controller runs at most \(replicaLimit) gateway "
                     + "replica(s) until replicas share kernels", observedGeneration: generation))
         }
+        if let upstream = gateway.spec.enterpriseGatewayImage {
+            conditions.append(Condition(
+                type: "EnterpriseGatewayImage", status: true, reason: "GatewayImageUsed",
+                message: "spec.image \(upstream) is an Enterprise Gateway image; here spec.image names the elastic-jupyter "
+                    + "gateway image (a tag or digest of \(JupyterGatewaySpec.repository(of: gatewayImage))), which serves the same "
+                    + "API: \(gatewayImage) runs instead. Remove spec.image, or set the kernel image with spec.kernelImage",
+                observedGeneration: generation))
+        }
         conditions = conditions.keepingTransitionTimes(from: Condition.list(from: previous))
 
         let phase: String
@@ -104,6 +119,7 @@ public struct GatewayStatusBuilder: Sendable {
             "replicas": .int(Int64(workload.desired)),
             "readyReplicas": .int(Int64(workload.ready)),
             "kernels": .int(Int64(kernels)),
+            "kernelStates": kernelStates.json,
             "conditions": (try? KubeJSON(encoding: conditions)) ?? [],
         ]
         status["observedGeneration"] = .int(generation)
@@ -111,6 +127,7 @@ public struct GatewayStatusBuilder: Sendable {
             status["kernelSpecs"] = KubeJSON(rendering.kernelSpecNames)
             status["authTokenSecret"] = .string(rendering.authSecretName)
         }
+        if let prePull { status["prePull"] = prePull.json }
         return status
     }
 }
