@@ -13,8 +13,11 @@ import Testing
         ]],
     ])
 
+    /// Renders a gateway; its kernel policy lets the GPU template ask for a GPU (as deploy/samples/gpu-kernels.yaml).
     func render(_ spec: KubeJSON, kernelSpecs: [JupyterKernelSpec] = []) throws -> GatewayRendering {
-        GatewayRenderer(GatewayRenderInput(
+        var spec = spec
+        spec["kernelPolicy"] = ["maxResources": ["cpu": "8", "memory": "32Gi", "nvidia.com/gpu": 2]]
+        return GatewayRenderer(GatewayRenderInput(
             gateway: try Fixtures.gateway(spec: spec), kernelSpecs: Dictionary(uniqueKeysWithValues: kernelSpecs.map { ($0.name, $0) }),
             kernelTemplates: [ObjectKey(namespace: "default", name: "gpu"): Self.gpuTemplate], authToken: "t",
             settings: Self.settings)).render()
