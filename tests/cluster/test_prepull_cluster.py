@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from fakekube.cluster import FakeCluster
-from fakekube.testing import wait_until
+from fakekube.testing import wait_until as fakekube_wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("EJ_BINARY", REPO / ".build" / "debug" / "elastic-jupyter"))
@@ -35,6 +35,14 @@ def pause_command(argv: list[str], pod: dict, container: dict) -> list[str]:
     if container.get("image") == GATEWAY_IMAGE and argv == ["pause"]:
         return [str(BINARY), "pause"]
     return argv
+
+
+def wait_until(predicate, *, details, **kw):
+    """fakekube's wait_until, with ``details()`` (the controller log, the pods) in the failure message."""
+    try:
+        return fakekube_wait_until(predicate, **kw)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{details()}") from None
 
 
 def cr(kind: str, name: str, spec: dict) -> dict:
