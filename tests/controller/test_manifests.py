@@ -177,7 +177,7 @@ def test_rendered_objects_validate(fake, log_dir, deployment_status, tmp_path):
                 custom.append(obj)
         kinds = {o["kind"] for o in managed}
         assert kinds == {"ServiceAccount", "Role", "RoleBinding", "NetworkPolicy", "ConfigMap", "Secret", "Deployment",
-                         "Service", "PersistentVolumeClaim", "Ingress", "PodDisruptionBudget"}, kinds
+                         "Service", "PersistentVolumeClaim", "Ingress", "PodDisruptionBudget", "DaemonSet"}, kinds
         files = []
         for i, obj in enumerate(managed):
             rendered = copy.deepcopy(obj)
