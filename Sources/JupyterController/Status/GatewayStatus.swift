@@ -94,7 +94,7 @@ public struct GatewayStatusBuilder: Sendable {
         if let upstream = gateway.spec.enterpriseGatewayImage {
             conditions.append(Condition(
                 type: "EnterpriseGatewayImage", status: true, reason: "GatewayImageUsed",
-                message: "spec.image \(upstream) is an Enterprise Gateway image; here spec.image names the elastic-jupyter "
+                message: "spec.image \(upstream.prefix(256)) is an Enterprise Gateway image; here spec.image names the elastic-jupyter "
                     + "gateway image (a tag or digest of \(JupyterGatewaySpec.repository(of: gatewayImage))), which serves the same "
                     + "API: \(gatewayImage) runs instead. Remove spec.image, or set the kernel image with spec.kernelImage",
                 observedGeneration: generation))
