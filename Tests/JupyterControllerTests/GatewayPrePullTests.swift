@@ -88,6 +88,34 @@ import Testing
                 == ["kernel:cpu", "kernel:more", "kernel:small"])
     }
 
+    @Test func onlyTheNodeAffinityOfATemplateCounts() throws {
+        let nodeAffinity: KubeJSON = ["requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": [
+            ["matchExpressions": [["key": "pool", "operator": "In", "values": ["big"]]]],
+        ]]]
+        let spread: KubeJSON = ["requiredDuringSchedulingIgnoredDuringExecution": [
+            ["labelSelector": ["matchLabels": ["team": "ml"]], "topologyKey": "kubernetes.io/hostname"],
+        ]]
+        let template = Fixtures.object("JupyterKernelTemplate", name: "pool", spec: [
+            "template": ["spec": ["affinity": ["nodeAffinity": nodeAffinity, "podAntiAffinity": spread]]],
+        ])
+        let spreadOnly = Fixtures.object("JupyterKernelTemplate", name: "spread", spec: [
+            "template": ["spec": ["affinity": ["podAntiAffinity": spread]]],
+        ])
+        let pooled = try Fixtures.kernelSpec("pooled", spec: ["image": "kernel:pool", "template": ["name": "pool"]])
+        let spreading = try Fixtures.kernelSpec("spreading", spec: ["image": "kernel:spread", "template": ["name": "spread"]])
+        let rendering = GatewayRenderer(GatewayRenderInput(
+            gateway: try Fixtures.gateway(spec: ["kernels": ["pooled", "spreading"]]),
+            kernelSpecs: ["pooled": pooled, "spreading": spreading],
+            kernelTemplates: [ObjectKey(namespace: "default", name: "pool"): template, ObjectKey(namespace: "default", name: "spread"): spreadOnly],
+            authToken: "t", settings: Self.settings)).render()
+        let sets = daemonSets(rendering)
+        try #require(sets.count == 2)
+        let pool = try #require(sets.first { Self.initContainers($0).last?["image"] == "kernel:pool" })
+        let spreadSet = try #require(sets.first { Self.initContainers($0).last?["image"] == "kernel:spread" })
+        #expect(pool[path: "spec", "template", "spec", "affinity"] == ["nodeAffinity": nodeAffinity])
+        #expect(spreadSet[path: "spec", "template", "spec", "affinity"] == nil, "a pod anti-affinity alone runs everywhere")
+    }
+
     @Test func prePullOffRendersNoDaemonSet() throws {
         let rendering = try render(["prePull": ["enabled": false]])
         #expect(daemonSets(rendering).isEmpty)

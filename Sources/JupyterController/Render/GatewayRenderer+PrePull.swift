@@ -7,7 +7,7 @@ public struct PrePullSet: Sendable, Hashable {
     public var name: String
     /// The first 10 hex digits of the profile's hash (also the `elastic-jupyter.io/prepull-profile` label).
     public var profileHash: String
-    /// The profile: `nodeSelector`, `affinity` and `tolerations` of the kernel pod template (those present).
+    /// The profile: `nodeSelector`, `affinity.nodeAffinity` and `tolerations` of the kernel pod template (those present).
     public var profile: KubeJSON
     /// Kernelspecs with this profile (sorted).
     public var kernelSpecs: [String]
@@ -48,9 +48,10 @@ extension GatewayRenderer {
             let podSpec = files.podTemplate?["spec"]
             var profile: [String: KubeJSON] = [:]
             for field in schedulingFields {
-                if let value = podSpec?[field], value != .null, value.objectValue?.isEmpty != true, value.arrayValue?.isEmpty != true {
-                    profile[field] = value
-                }
+                guard var value = podSpec?[field], value != .null else { continue }
+                // Of the affinity only the node affinity says where a kernel can run (pod affinity is about other pods).
+                if field == "affinity" { value = value["nodeAffinity"].map { ["nodeAffinity": $0] } ?? .emptyObject }
+                if value.objectValue?.isEmpty != true, value.arrayValue?.isEmpty != true { profile[field] = value }
             }
             var images = [kernelImage]
             let sidecars = Array((podSpec?["containers"]?.arrayValue ?? []).dropFirst()) + (podSpec?["initContainers"]?.arrayValue ?? [])
