@@ -1,3 +1,4 @@
+import Foundation
 import JupyterController
 import KubernetesAPI
 import Testing
@@ -114,6 +115,31 @@ import Testing
         let spreadSet = try #require(sets.first { Self.initContainers($0).last?["image"] == "kernel:spread" })
         #expect(pool[path: "spec", "template", "spec", "affinity"] == ["nodeAffinity": nodeAffinity])
         #expect(spreadSet[path: "spec", "template", "spec", "affinity"] == nil, "a pod anti-affinity alone runs everywhere")
+    }
+
+    @Test func profileFieldsOfAKernelSpecArePickedUpFromTheRenderedTemplate() throws {
+        let small = try Fixtures.kernelSpec("small", spec: ["image": "kernel:small", "resources": ["requests": ["cpu": "500m"]]])
+        let memory = try Fixtures.kernelSpec("memory", spec: [
+            "image": "kernel:small", "nodeSelector": ["node.kubernetes.io/instance-type": "highmem"],
+        ])
+        let gpu = try Fixtures.kernelSpec("gpu", spec: ["image": "kernel:cuda", "gpu": ["count": 1, "type": "NVIDIA-A100-SXM4-40GB"]])
+        let rendering = try render(["kernels": ["small", "memory", "gpu"]], kernelSpecs: [small, memory, gpu])
+        #expect(rendering.refusedKernelSpecs.isEmpty, "\(rendering.refusedKernelSpecs)")
+        let sets = daemonSets(rendering)
+        try #require(sets.count == 3)
+        let configMap = try #require(rendering.children.child("ConfigMap", "jupytergateway-sample-kernelspecs"))
+        for (name, image) in [("small", "kernel:small"), ("memory", "kernel:small"), ("gpu", "kernel:cuda")] {
+            let text = configMap[path: "data", "\(name).pod.yaml"]?.stringValue ?? "{}"
+            let template = try JSONDecoder().decode(KubeJSON.self, from: Data(text.utf8))
+            let daemonSet = try #require(sets.first { $0.annotations["elastic-jupyter.io/prepull-kernelspecs"] == name })
+            #expect(Self.initContainers(daemonSet).dropFirst().map { $0["image"] } == [.string(image)])
+            for field in ["nodeSelector", "tolerations"] {
+                #expect(daemonSet[path: "spec", "template", "spec", field] == template[path: "spec", field], "\(name) \(field)")
+            }
+        }
+        let gpuSet = try #require(sets.first { $0.annotations["elastic-jupyter.io/prepull-kernelspecs"] == "gpu" })
+        #expect(gpuSet[path: "spec", "template", "spec", "nodeSelector"]?.objectValue?.isEmpty == false)
+        #expect(gpuSet[path: "spec", "template", "spec", "tolerations"]?.arrayValue?.isEmpty == false)
     }
 
     @Test func prePullOffRendersNoDaemonSet() throws {
