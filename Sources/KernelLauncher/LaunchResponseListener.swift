@@ -31,8 +31,11 @@ public final class LaunchResponseListener: Service, Sendable {
     }
 
     /// Binds the port (so that a port in use fails the start) and returns the listener; ``run()`` serves it.
+    /// - Throws: ``LaunchResponseListenerError/invalidPort(_:)``, or the socket error of a failed bind.
     public static func bind(configuration: LaunchResponseListenerConfiguration, keyPair: LauncherKeyPair,
                             launches: PendingLaunches = PendingLaunches(), logger: Logger) async throws -> LaunchResponseListener {
+        // Checked first: NIO traps on a port that does not fit 16 bits.
+        guard (0...65_535).contains(configuration.port) else { throw LaunchResponseListenerError.invalidPort(configuration.port) }
         let timeout = TimeAmount(configuration.connectionTimeout)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -156,4 +159,10 @@ public final class LaunchResponseListener: Service, Sendable {
             return expired() ? .stalled : .failed("\(error)")
         }
     }
+}
+
+/// Why the response listener could not start (besides the socket errors of a failed bind).
+public enum LaunchResponseListenerError: Error, Equatable {
+    /// The configured port is outside 0–65535.
+    case invalidPort(Int)
 }

@@ -39,9 +39,10 @@ public struct LauncherCommClient: Sendable {
     /// - Throws: ``LauncherCommError/refused`` when nothing listens (the launcher is gone),
     ///   ``LauncherCommError/timedOut`` past a timeout, ``LauncherCommError/failed(_:)`` otherwise.
     public func send(_ request: Request, host: String, port: Int) async throws(LauncherCommError) {
+        // Checked first: SocketAddress traps on a port that does not fit 16 bits.
+        guard (1...65_535).contains(port) else { throw .failed("port \(port) is outside 1-65535") }
         let address: SocketAddress
         do { address = try SocketAddress(ipAddress: host, port: port) } catch { throw .failed("not an IP address: \(host)") }
-        guard (1...65_535).contains(port) else { throw .failed("port \(port) is outside 1-65535") }
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(TimeAmount(connectTimeout))

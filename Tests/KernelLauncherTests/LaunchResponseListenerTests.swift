@@ -99,6 +99,13 @@ import Testing
         await #expect(throws: (any Error).self) { try await RawSender.send(Array("x".utf8), port: listener.localPort) }
     }
 
+    @Test func anImpossiblePortIsRefused() async {
+        await #expect(throws: LaunchResponseListenerError.invalidPort(70_000)) {
+            _ = try await LaunchResponseListener.bind(configuration: .init(host: "127.0.0.1", port: 70_000), keyPair: Self.pair,
+                                                      logger: LogRecorder().logger())
+        }
+    }
+
     @Test func responsePortSetting() {
         #expect(LaunchResponseListenerConfiguration().port == 8877)
         #expect(LaunchResponseListenerConfiguration.port("9000") == 9000)
