@@ -156,9 +156,8 @@ let package = Package(
         ],
                     resources: [.copy("Golden")]),
         .testTarget(name: "KernelLauncherTests", dependencies: [
-            "KernelLauncher", "KernelGateway", "JupyterProtocol", .product(name: "CryptoExtras", package: "swift-crypto"),
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            "KernelLauncher", "KernelGateway", "JupyterProtocol", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Scripts"]),
         .testTarget(name: "KernelGatewayTests", dependencies: [
             "KernelGateway", "ElasticJupyterContract", "JupyterProtocol", "KubernetesAPI", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
