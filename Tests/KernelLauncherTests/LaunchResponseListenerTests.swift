@@ -99,6 +99,30 @@ import Testing
         await #expect(throws: (any Error).self) { try await RawSender.send(Array("x".utf8), port: listener.localPort) }
     }
 
+    @Test func connectionsBeyondTheLimitAreClosedAtOnceAndTheListenerRecovers() async throws {
+        let recorder = LogRecorder()
+        let listener = try await LaunchResponseListener.bind(
+            configuration: .init(host: "127.0.0.1", port: 0, connectionTimeout: .seconds(2), maxConnections: 2), keyPair: Self.pair,
+            logger: recorder.logger())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.run() }
+            let port = listener.localPort
+            async let first = RawSender.stall(Array("ey".utf8), port: port, hold: .seconds(6))
+            async let second = RawSender.stall(Array("ey".utf8), port: port, hold: .seconds(6))
+            try await Task.sleep(for: .milliseconds(300))
+            let third = try await RawSender.stall(Array("ey".utf8), port: port, hold: .seconds(6))
+            #expect(third != nil && third! < .seconds(1), "a third connection is closed at once")
+            #expect(await recorder.waitFor { $0.message.contains("too many at once") })
+            let (a, b) = try await (first, second)
+            #expect(a != nil && b != nil, "the two stallers were closed at their time limit")
+            let launch = try listener.launches.expect(kernelID: "kid-9", fromAddress: "127.0.0.1", deadline: .now + .seconds(30))
+            try await RawSender.send(try await TestPython.payload(publicKey: Self.pair.publicKeyArgument,
+                                                                  connectionInfo: TestPython.connectionInfo(kernelID: "kid-9")), port: port)
+            #expect(try await launch.response().kernelID == "kid-9")
+            group.cancelAll()
+        }
+    }
+
     @Test func anImpossiblePortIsRefused() async {
         await #expect(throws: LaunchResponseListenerError.invalidPort(70_000)) {
             _ = try await LaunchResponseListener.bind(configuration: .init(host: "127.0.0.1", port: 70_000), keyPair: Self.pair,
