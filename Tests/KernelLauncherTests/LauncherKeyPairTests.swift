@@ -20,6 +20,15 @@ import Testing
         #expect(pair.pemRepresentation.hasPrefix("-----BEGIN"))
     }
 
+    @Test func keysMadeElsewhereInEitherPEMFormDecryptPayloads() async throws {
+        for format in ["pkcs1", "pkcs8"] {
+            let pem = try await TestPython.vectors(["rsa-pem", "3072", format])
+            let pair = try LauncherKeyPair(pemRepresentation: pem)
+            let payload = try await TestPython.payload(publicKey: pair.publicKeyArgument, connectionInfo: TestPython.connectionInfo(kernelID: format))
+            #expect(try LaunchPayloadDecoder(keyPair: pair).decode(payload).kernelID == format)
+        }
+    }
+
     @Test func loadOrCreateWritesAPrivateFileOnceAndReadsItBack() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("launcher-key-\(UUID().uuidString).pem").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -33,7 +42,7 @@ import Testing
     @Test func refusesGarbageAndKeysBelow2048Bits() async throws {
         #expect(throws: LauncherKeyError.self) { try LauncherKeyPair(pemRepresentation: "not a key") }
         #expect(throws: LauncherKeyError.self) { try LauncherKeyPair(pemRepresentation: String(repeating: "A", count: 20_000)) }
-        let small = try await TestPython.vectors(["rsa1024-pem"])
+        let small = try await TestPython.vectors(["rsa-pem", "1024", "pkcs1"])
         #expect(small.contains("BEGIN RSA PRIVATE KEY"))
         #expect(throws: LauncherKeyError.self) { try LauncherKeyPair(pemRepresentation: small) }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("launcher-key-\(UUID().uuidString).pem").path

@@ -6,8 +6,8 @@ launchers' own pycryptodomex and of the Swift code under test).
         conn_info: b64(AES-128-ECB(PKCS#7(conn info)))})
     launcher_payload.py legacy KERNEL_ID CONN_INFO_JSON
         prints a pre-1 payload: base64(AES-ECB(key = first 16 characters of the kernel id, conn info))
-    launcher_payload.py rsa1024-pem
-        prints a 1024-bit RSA private key (PEM), which the gateway must refuse
+    launcher_payload.py rsa-pem BITS pkcs1|pkcs8
+        prints a new RSA private key (PEM, "RSA PRIVATE KEY" or "PRIVATE KEY"), as an operator might make one
     launcher_payload.py key-size PUBLIC_KEY_B64
         prints the modulus size of a public key given as the launchers take it
 """
@@ -43,10 +43,10 @@ def main(argv: list) -> None:
         sys.stdout.write(base64.b64encode(json.dumps(envelope).encode()).decode())
     elif command == "legacy":
         sys.stdout.write(base64.b64encode(aes_ecb(argv[1][:16].encode(), argv[2].encode())).decode())
-    elif command == "rsa1024-pem":
-        key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption())
+    elif command == "rsa-pem":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=int(argv[1]))
+        key_format = {"pkcs1": serialization.PrivateFormat.TraditionalOpenSSL, "pkcs8": serialization.PrivateFormat.PKCS8}[argv[2]]
+        pem = key.private_bytes(serialization.Encoding.PEM, key_format, serialization.NoEncryption())
         sys.stdout.write(pem.decode())
     elif command == "key-size":
         sys.stdout.write(str(serialization.load_der_public_key(base64.b64decode(argv[1])).key_size))
