@@ -67,6 +67,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "KernelLauncher",
+            dependencies: [
+                "JupyterProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "KernelGateway",
             dependencies: [
                 "ElasticJupyterContract",
@@ -143,6 +155,10 @@ let package = Package(
             "JupyterProtocol", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
         ],
                     resources: [.copy("Golden")]),
+        .testTarget(name: "KernelLauncherTests", dependencies: [
+            "KernelLauncher", "KernelGateway", "JupyterProtocol", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+        ], exclude: ["Scripts"]),
         .testTarget(name: "KernelGatewayTests", dependencies: [
             "KernelGateway", "ElasticJupyterContract", "JupyterProtocol", "KubernetesAPI", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
         ]),
