@@ -242,7 +242,7 @@ def test_controller_gateway_kernels_and_jupyterlab_on_a_cluster(world, tmp_path)
                 # the browser's DNS: the Service name resolves to the Service's cluster IP (kube-proxy double)
                 f"--host-resolver-rules=MAP {NB}.{NS} {svc_ip}"):
         options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver",
                                               port=free_port(), log_output=str(tmp_path / "chromedriver.log")),
                               options=options)
@@ -266,6 +266,19 @@ def test_controller_gateway_kernels_and_jupyterlab_on_a_cluster(world, tmp_path)
         except AssertionError as e:
             driver.save_screenshot(str(tmp_path / "page-first-cell.png"))
             console = "\n".join(f"{m.get('level')} {m.get('message')}" for m in driver.get_log("browser")[-40:])
+            frames = []
+            for entry in driver.get_log("performance"):
+                m = json.loads(entry["message"])["message"]
+                if m["method"] in ("Network.webSocketFrameSent", "Network.webSocketFrameReceived",
+                                   "Network.webSocketCreated", "Network.webSocketClosed"):
+                    data = (m["params"].get("response") or {}).get("payloadData", "")
+                    try:
+                        j = json.loads(data)
+                        data = f"{j.get('channel')} {j['header']['msg_type']} {j.get('content', {}).get('execution_state', '')}"
+                    except (ValueError, KeyError, TypeError, AttributeError):
+                        data = data[:80]
+                    frames.append(f"{m['method'].split('.')[1]} {m['params'].get('requestId')} {data}")
+            print("WSFRAMES\n" + "\n".join(frames[-80:]))
             prompts = [c.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").text for c in lab.cells()]
             raise AssertionError(f"the page shows: {lab.outputs(0)!r}, kernel status {lab.status()!r}, "
                                  f"prompts {prompts}\n"
@@ -346,9 +359,10 @@ def test_controller_gateway_kernels_and_jupyterlab_on_a_cluster(world, tmp_path)
             not [p for p in cluster.pods() if p["namespace"] != CONTROLLER_NS]
 
     wait(all_gone, "no pod, Secret or claim but the retained one", 90)
-    for kl in cluster.kubelets:
-        for pid in list(kl._pids):
-            assert not os.path.exists(f"/proc/{pid}"), f"process {pid} left behind"
+    # every process of every pod ends (a pod's object goes before its process has been reaped)
+    def leftovers():
+        return [pid for kl in cluster.kubelets for pid in list(kl._pids) if os.path.exists(f"/proc/{pid}")]
+    wait(lambda: not leftovers(), "no process left behind", 30)
     now_ctl = [p for p in cluster.pods() if p["namespace"] == CONTROLLER_NS]
     assert [(p["name"], p["phase"], p["restartCount"]) for p in now_ctl] == [(ctl["name"], "Running", 0)], \
         "the controller is still running"
