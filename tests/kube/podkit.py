@@ -97,7 +97,7 @@ def write_pod_kernelspec(root: Path, name: str, *, argv: list[str] | None = None
 
 
 class Collector:
-    """Records every Pod and Secret stored in a fake server (first version of each uid) through an in-process
+    """Records every kernel Pod and Secret stored in a fake server (first version of each uid) through an in-process
     watch of the store: nothing the gateway creates is missed, however short-lived, and the fake's request log
     is untouched."""
 
@@ -125,7 +125,10 @@ class Collector:
                 idle = False
                 etype, obj = item
                 labels = (obj.get("metadata") or {}).get("labels") or {}
-                if etype == "ADDED" and labels.get("app.kubernetes.io/name") == "elastic-jupyter":
+                # kernel pods and their connection Secrets only: a test that runs the controller beside the
+                # gateway (test_pod_profiles) also stores the controller's Secrets (the users Secret), not ours
+                if (etype == "ADDED" and labels.get("app.kubernetes.io/name") == "elastic-jupyter"
+                        and labels.get("app.kubernetes.io/component") == "kernel"):
                     uid = obj["metadata"].get("uid")
                     with RENDERED_LOCK:
                         RENDERED.setdefault(uid, copy.deepcopy(obj))
